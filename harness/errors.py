@@ -1,0 +1,44 @@
+"""Errors about case files, located by file, line and field so a user can fix them."""
+
+from __future__ import annotations
+
+
+class CaseError(Exception):
+    """A case file is malformed or names something that does not exist.
+
+    Carries where: the file, the 1-based line (when known) and the field path
+    (``data.x.shape``), so the message can point at the exact spot.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 field: str | None = None):
+        self.message = message
+        self.path = path
+        self.line = line
+        self.field = field
+        super().__init__(self.located())
+
+    def located(self) -> str:
+        where = self.path or "<case>"
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.field:
+            where += f": field '{self.field}'"
+        return f"{where}: {self.message}"
+
+    def with_location(self, *, path: str | None = None, line: int | None = None,
+                      field: str | None = None) -> "CaseError":
+        return CaseError(self.message, path=path or self.path,
+                         line=line if line is not None else self.line,
+                         field=field or self.field)
+
+
+def field_path(parts) -> str:
+    """Render a JSON path like ('data', 'x', 'shape', 0) as data.x.shape[0]."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out

@@ -1,0 +1,316 @@
+"""The pytest plugin (entry point ``pytest11``): ``pytest cases/`` runs the library.
+
+Each case file becomes a :class:`CaseFile`; each case yields ``<id>[repro-<device>]`` and
+``<id>[fix-<device>]`` items. A malformed file yields one ``<stem>[invalid]`` item that
+fails with the file, line and field, and every other file still runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from . import record
+from .errors import CaseError
+from .match import claim_verdict, effective_expectation, verdict
+from .observe import Observation
+from .validate import VARIANTS, Case, load_case
+
+# TensorFlow reads this when it is first imported; set before any item imports it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+FAMILIES = ("input-rank", "feature-dim", "timesteps", "input-dtype", "input-container", "cardinality",
+            "empty-input", "cell-api", "stateful", "initial-state", "return-sequences", "wrapper", "masking",
+            "label-loss", "divergence", "cudnn", "mixed-precision", "api-change", "serialization", "conversion")
+RECORD_KEY = "atlas"
+ENV_KEY = "atlas_env"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("lstm-atlas", "LSTM Error Atlas")
+    group.addoption("--atlas-results", metavar="PATH", default=None,
+                    help="write the JSON results file (schema version 1) to PATH, atomically")
+    group.addoption("--atlas-devices", metavar="LIST", default="cpu,gpu",
+                    help="device kinds to parametrise items by (default: cpu,gpu; absent ones are skipped)")
+    group.addoption("--atlas-logical-cpus", metavar="N", type=int, default=0,
+                    help="split the CPU into N logical devices (cpu0..cpuN-1) to exercise the device axis")
+    group.addoption("--atlas-isolate", action="store_true", default=False,
+                    help="run every item in its own interpreter (crashes and hangs are recorded)")
+    group.addoption("--atlas-timeout", metavar="SECONDS", type=float, default=300.0,
+                    help="per-item time limit for isolated items (default 300)")
+
+
+def _is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config):
+    for family in FAMILIES:
+        config.addinivalue_line("markers", f"{family}: LSTM Error Atlas family '{family}'")
+    config.addinivalue_line("markers", "atlas: every LSTM Error Atlas item")
+    if not _is_worker(config):
+        config.pluginmanager.register(ResultsRecorder(config), "lstm-atlas-recorder")
+
+
+def _is_case_file(path: Path) -> bool:
+    return path.suffix in (".yaml", ".yml") and any(part.endswith("cases") for part in path.parts[:-1])
+
+
+def pytest_collect_file(file_path, parent):
+    if _is_case_file(Path(file_path)):
+        return CaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+def device_ids(config) -> list[str]:
+    kinds = [k.strip() for k in config.getoption("atlas_devices").split(",") if k.strip()]
+    n = config.getoption("atlas_logical_cpus")
+    out = []
+    for kind in kinds:
+        if kind == "cpu" and n > 1:
+            out.extend(f"cpu{i}" for i in range(n))
+        else:
+            out.append(kind)
+    return out
+
+
+_SESSION_ENV: dict = {}
+
+
+def session_environment(config) -> dict:
+    """Import TensorFlow once per interpreter and describe it (versions, devices)."""
+    if not _SESSION_ENV:
+        from . import compat
+
+        compat.configure_logical_cpus(config.getoption("atlas_logical_cpus"))
+        _SESSION_ENV.update(compat.environment())
+    return _SESSION_ENV
+
+
+def _relative(config, path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(config.rootpath))
+    except ValueError:
+        return str(path)
+
+
+class CaseFile(pytest.File):
+    def collect(self):
+        try:
+            case = load_case(self.path)
+        except CaseError as exc:
+            yield InvalidCaseItem.from_parent(self, name=f"{self.path.stem}[invalid]", error=exc)
+            return
+        for variant in VARIANTS:
+            for device in device_ids(self.config):
+                item = CaseItem.from_parent(self, name=f"{case.id}[{variant}-{device}]", case=case,
+                                            variant=variant, device=device)
+                item.add_marker("atlas")
+                item.add_marker(case.family)
+                for tag in case.tags:
+                    self.config.addinivalue_line("markers", f"{tag}: case tag")
+                    item.add_marker(tag)
+                yield item
+
+
+class AtlasMismatch(Exception):
+    """Expected and observed differ; carries both for :meth:`CaseItem.repr_failure`."""
+
+    def __init__(self, block: str):
+        super().__init__(block)
+        self.block = block
+
+
+def _expected_line(expectation: dict) -> str:
+    if "raises" in expectation:
+        text = f"raises {expectation['raises']} at {expectation.get('stage', '?')}"
+        if expectation.get("match"):
+            text += f", message /{expectation['match']}/"
+    else:
+        checks = expectation.get("ok")
+        text = "runs clean" + (f" with {checks}" if isinstance(checks, dict) and checks else "")
+    if expectation.get("warns"):
+        text += f", warns /{expectation['warns']}/"
+    if expectation.get("unverified"):
+        text += " (unverified)"
+    return text
+
+
+def _observed_line(obs: Observation) -> str:
+    if obs.raised:
+        exc = obs.exception
+        first = exc.message.strip().splitlines()[0] if exc.message.strip() else ""
+        return f"raised {exc.module}.{exc.type} at {obs.stage}: {first[:300]}"
+    if obs.status == "ok":
+        bits = []
+        if "loss_history" in obs.outcome:
+            bits.append(f"loss {obs.outcome['loss_history']}")
+        if "output_shape" in obs.outcome:
+            bits.append(f"output shape {obs.outcome['output_shape']}")
+        return "ran clean through " + ", ".join(obs.steps_run) + (f" ({'; '.join(bits)})" if bits else "")
+    return f"{obs.status}: {obs.detail}"
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: Case, variant: str, device: str, **kwargs):
+        super().__init__(**kwargs)
+        self.case = case
+        self.variant = variant
+        self.device = device
+        self.spec = case.variants[variant]
+
+    def reportinfo(self):
+        return self.path, self.case.line_of("id"), f"{self.case.id} [{self.variant} on {self.device}]"
+
+    def _record(self, **fields):
+        base = {"nodeid": self.nodeid, "case_id": self.case.id, "file": _relative(self.config, self.case.path), "variant": self.variant,
+                "device": self.device, "device_kind": "gpu" if self.device.startswith("gpu") else "cpu",
+                "family": self.case.family, "tags": self.case.tags, "claim": self.spec.get("claim"),
+                "claim_verdict": None, "expected": None, "observed": None, "mismatches": [], "reason": None}
+        base.update(fields)
+        self.user_properties.append((RECORD_KEY, base))
+        self.user_properties.append(("atlas_case", (self.case.id, record.case_summary(self.case, _relative(self.config, self.case.path)))))
+
+    def runtest(self):
+        env = session_environment(self.config)
+        self.user_properties.append((ENV_KEY, env))
+        kind = "gpu" if self.device.startswith("gpu") else "cpu"
+        if self.device not in env["devices"]:
+            reason = f"device {self.device} not visible to TensorFlow {env['tensorflow']} here"
+            self._record(verdict="skip", reason=reason)
+            pytest.skip(reason)
+        match_env = dict(env, device_kind=kind)
+        expectation = effective_expectation(self.spec["expect"], match_env)
+        obs = self._observe()
+        result = verdict(expectation, obs)
+        claim = claim_verdict(self.spec.get("claim"), obs)
+        status = {"crash": "crash", "timeout": "timeout", "error": "error"}.get(obs.status, result.name)
+        self._record(verdict=status, expected=expectation, observed=obs.to_dict(), mismatches=result.mismatches,
+                     claim_verdict=claim, unverified=bool(expectation.get("unverified")),
+                     reason=obs.detail)
+        if not result.passed:
+            raise AtlasMismatch(self._failure_block(expectation, obs, result.mismatches, env))
+
+    def _observe(self) -> Observation:
+        isolate = self.config.getoption("atlas_isolate") or self.case.spec.get("isolate", False)
+        if isolate:
+            from .isolate import run_isolated
+
+            timeout = self.case.spec.get("timeout", self.config.getoption("atlas_timeout"))
+            return run_isolated(self.case.path, self.variant, self.device, timeout,
+                                self.config.getoption("atlas_logical_cpus"))
+        from .run import execute, prepare
+
+        try:
+            prepared = prepare(self.case, self.variant)
+        except CaseError as exc:
+            return Observation(status="error", detail=exc.located())
+        return execute(prepared, self.device, self.spec.get("seed", 0))
+
+    def _failure_block(self, expectation, obs, mismatches, env) -> str:
+        lines = [f"{self.case.id} [{self.variant} on {self.device}] — {self.case.spec['title']}",
+                 f"  file:     {self.case.path}:{self.case.line_of('expect') if self.variant == 'repro' else self.case.line_of('fix')}",
+                 f"  env:      TensorFlow {env['tensorflow']}, Keras {env['keras']} ({env['keras_flavor']}), "
+                 f"numpy {env['numpy']}",
+                 f"  expected: {_expected_line(expectation)}",
+                 f"  observed: {_observed_line(obs)}"]
+        lines += [f"  - {m}" for m in mismatches]
+        if obs.raised and obs.exception.message.count("\n"):
+            lines.append("  full message:")
+            lines += ["    " + line for line in obs.exception.message.strip().splitlines()[:25]]
+        if obs.outcome.get("stderr_tail"):
+            lines.append("  child stderr (tail):")
+            lines += ["    " + line for line in obs.outcome["stderr_tail"].splitlines()[-15:]]
+        return "\n".join(lines)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, AtlasMismatch):
+            return excinfo.value.block
+        return super().repr_failure(excinfo, style=style)
+
+
+class InvalidCaseItem(pytest.Item):
+    """Stands in for a case file that cannot be loaded; fails with the located error."""
+
+    def __init__(self, *, error: CaseError, **kwargs):
+        super().__init__(**kwargs)
+        self.error = error
+
+    def reportinfo(self):
+        return self.path, (self.error.line or 1) - 1, f"invalid case file {self.path.name}"
+
+    def runtest(self):
+        self.user_properties.append((RECORD_KEY, {
+            "nodeid": self.nodeid, "case_id": self.path.stem, "file": _relative(self.config, self.path),
+            "variant": "invalid",
+            "device": None, "device_kind": None, "family": None, "tags": [], "verdict": "invalid",
+            "expected": None, "observed": None, "mismatches": [], "claim": None, "claim_verdict": None,
+            "reason": self.error.located(),
+            "location": {"path": self.error.path, "line": self.error.line, "field": self.error.field}}))
+        raise self.error
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, CaseError):
+            return f"invalid case: {excinfo.value.located()}"
+        return super().repr_failure(excinfo, style=style)
+
+
+class ResultsRecorder:
+    """Controller-side: gathers item records (also from xdist workers) and writes the results file."""
+
+    def __init__(self, config):
+        self.config = config
+        self.path = config.getoption("atlas_results")
+        self.items: list[dict] = []
+        self.cases: dict = {}
+        self.environment: dict | None = None
+        self.started = record.now_iso()
+        self.t0 = time.perf_counter()
+
+    def pytest_runtest_logreport(self, report):
+        for key, value in report.user_properties:
+            if key == RECORD_KEY and report.when == "call":
+                self.items.append(value)
+            elif key == ENV_KEY and self.environment is None:
+                self.environment = value
+            elif key == "atlas_case" and report.when == "call":
+                self.cases.setdefault(value[0], value[1])
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        if not self.path:
+            return
+        run = {"started": self.started, "finished": record.now_iso(),
+               "duration_s": round(time.perf_counter() - self.t0, 3), "argv": list(sys.argv),
+               "workers": int(getattr(self.config.option, "numprocesses", 0) or 0)
+               if isinstance(getattr(self.config.option, "numprocesses", 0), int) else 0,
+               "isolate": bool(self.config.getoption("atlas_isolate"))}
+        data = record.build_results(self.environment, self.items, self.cases, run)
+        record.write_json_atomic(self.path, data)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        claims = [i for i in self.items if i.get("claim_verdict")]
+        if not claims:
+            if self.path:
+                terminalreporter.write_line(f"lstm-atlas: results written to {self.path}")
+            return
+        terminalreporter.section("LSTM Error Atlas: source claims vs TensorFlow")
+        env = self.environment or {}
+        terminalreporter.write_line(f"TensorFlow {env.get('tensorflow', '?')}, Keras {env.get('keras', '?')}")
+        for item in sorted(claims, key=lambda i: i["nodeid"]):
+            claim = item["claim"]
+            said = (f"{claim['raises']}" + (f" at {claim['stage']}" if claim.get("stage") else "")
+                    if "raises" in claim else "runs" + (f" with {claim['loss']} loss" if claim.get("loss") else ""))
+            obs = item.get("observed") or {}
+            exc = obs.get("exception")
+            saw = (f"{exc['type']} at {obs.get('stage')}" if exc else
+                   "runs" + (f" (final loss {obs['outcome'].get('loss')})" if obs.get("outcome", {}).get("loss")
+                             is not None else ""))
+            terminalreporter.write_line(
+                f"{item['claim_verdict']:>6}  {item['case_id']}[{item['variant']}-{item['device']}]: "
+                f"article says {said}; TensorFlow: {saw}")
+        if self.path:
+            terminalreporter.write_line(f"lstm-atlas: results written to {self.path}")
