@@ -31,11 +31,21 @@ def keras():
     return module
 
 
+@lru_cache(maxsize=None)
 def keras_version() -> str:
+    """Version of the Keras behind tf.keras (Keras 2's tf.keras has no __version__)."""
+    from importlib import metadata  # noqa: PLC0415
+
     k = keras()
     version = getattr(k, "__version__", None)
-    if version is None and hasattr(k, "version"):
+    if version is None and callable(getattr(k, "version", None)):
         version = k.version()
+    if version is None:
+        dist = "tf-keras" if "tf_keras" in k.__name__ else "keras"
+        try:
+            version = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            version = "unknown"
     return str(version)
 
 

@@ -78,7 +78,7 @@ def load_text(text: str, path: str = "<string>") -> LoadedDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or str(exc)
-        if exc.context and "python" in str(exc.problem or "") + str(exc.context):
+        if "python/" in str(exc.problem or "") + str(exc.context or ""):
             problem = f"{problem} (cases are data: python tags are not allowed)"
         raise CaseError(f"invalid YAML: {problem}", path=path, line=line) from None
     except yaml.YAMLError as exc:

@@ -18,8 +18,9 @@ RAISE_FIELDS = ("raises", "match", "stage")
 
 
 def _version(text: str) -> Version | None:
+    """The release part of a version: a 2.16 release candidate behaves as 2.16 does."""
     try:
-        return Version(text)
+        return Version(Version(text).base_version)
     except (InvalidVersion, TypeError):
         # e.g. '2.16.0-dev': keep the release part
         m = re.match(r"\d+(\.\d+)*", text or "")

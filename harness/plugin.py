@@ -102,13 +102,18 @@ class CaseFile(pytest.File):
     def collect(self):
         try:
             case = load_case(self.path)
+            # Resolve layer/optimizer/loss names now, so a typo is one error for the file.
+            session_environment(self.config)
+            from .run import prepare
+
+            prepared = {variant: prepare(case, variant) for variant in VARIANTS}
         except CaseError as exc:
             yield InvalidCaseItem.from_parent(self, name=f"{self.path.stem}[invalid]", error=exc)
             return
         for variant in VARIANTS:
             for device in device_ids(self.config):
                 item = CaseItem.from_parent(self, name=f"{case.id}[{variant}-{device}]", case=case,
-                                            variant=variant, device=device)
+                                            variant=variant, device=device, prepared=prepared[variant])
                 item.add_marker("atlas")
                 item.add_marker(case.family)
                 for tag in case.tags:
@@ -156,8 +161,9 @@ def _observed_line(obs: Observation) -> str:
 
 
 class CaseItem(pytest.Item):
-    def __init__(self, *, case: Case, variant: str, device: str, **kwargs):
+    def __init__(self, *, case: Case, variant: str, device: str, prepared=None, **kwargs):
         super().__init__(**kwargs)
+        self.prepared = prepared
         self.case = case
         self.variant = variant
         self.device = device
@@ -203,13 +209,9 @@ class CaseItem(pytest.Item):
             timeout = self.case.spec.get("timeout", self.config.getoption("atlas_timeout"))
             return run_isolated(self.case.path, self.variant, self.device, timeout,
                                 self.config.getoption("atlas_logical_cpus"))
-        from .run import execute, prepare
+        from .run import execute
 
-        try:
-            prepared = prepare(self.case, self.variant)
-        except CaseError as exc:
-            return Observation(status="error", detail=exc.located())
-        return execute(prepared, self.device, self.spec.get("seed", 0))
+        return execute(self.prepared, self.device, self.spec.get("seed", 0))
 
     def _failure_block(self, expectation, obs, mismatches, env) -> str:
         lines = [f"{self.case.id} [{self.variant} on {self.device}] — {self.case.spec['title']}",

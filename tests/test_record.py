@@ -1,0 +1,66 @@
+"""The results file: schema-valid, versioned, and written atomically."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from harness import record
+from harness.observe import ExceptionInfo, Observation
+
+ENV = {"tensorflow": "2.21.0", "keras": "3.13.2", "keras_flavor": "keras3", "numpy": "2.4.6", "python": "3.11.7",
+       "platform": "Linux", "devices": ["cpu"], "env_name": "tf221"}
+RUN = {"started": "2026-01-01T00:00:00+00:00", "finished": "2026-01-01T00:00:05+00:00", "duration_s": 5.0,
+       "argv": ["pytest", "cases/"]}
+
+
+def item(verdict="pass", claim_verdict=None):
+    obs = Observation(status="raised", stage="fit", duration_s=0.2,
+                      exception=ExceptionInfo("ValueError", "builtins", ["ValueError", "Exception"], "bad shape"))
+    return {"nodeid": f"cases/a.yaml::a[repro-cpu]{verdict}", "case_id": "a", "variant": "repro", "device": "cpu",
+            "device_kind": "cpu", "verdict": verdict, "observed": obs.to_dict(), "claim_verdict": claim_verdict,
+            "expected": {"raises": "ValueError", "stage": "fit"}}
+
+
+def test_built_results_validate_and_count():
+    data = record.build_results(ENV, [item(), item("fail", "false")], {"a": {"title": "t", "family": "input-rank",
+                                                                            "file": "cases/a.yaml"}}, RUN)
+    record.validate_results(data)
+    assert data["schema_version"] == record.SCHEMA_VERSION
+    assert data["summary"] == {"claim_false": 1, "fail": 1, "pass": 1}
+
+
+def test_invalid_results_are_rejected():
+    data = record.build_results(ENV, [item()], {}, RUN)
+    data["items"][0]["verdict"] = "maybe"
+    with pytest.raises(jsonschema.ValidationError):
+        record.validate_results(data)
+
+
+def test_observation_round_trips_through_json():
+    obs = Observation.from_dict(json.loads(json.dumps(item()["observed"])))
+    assert obs.exception.type == "ValueError" and obs.raised
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "out" / "results.json"
+    record.write_json_atomic(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1}
+
+    circular: dict = {}
+    circular["self"] = circular
+    with pytest.raises(ValueError, match="Circular"):
+        record.write_json_atomic(target, circular)
+    assert json.loads(target.read_text()) == {"a": 1}, "the old file survives a failed write"
+    assert [p.name for p in target.parent.iterdir()] == ["results.json"], "no temporary file is left behind"
+
+
+def test_read_results_refuses_other_versions(tmp_path):
+    path = tmp_path / "r.json"
+    data = record.build_results(ENV, [item()], {}, RUN)
+    data["schema_version"] = 99
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="schema_version 99"):
+        record.read_results(path)
