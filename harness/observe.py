@@ -21,12 +21,47 @@ def strip_ansi(text: str) -> str:
     return ANSI_RE.sub("", text)
 
 
+_FRAME_RE = re.compile(r'^\s*File ".*", line \d+')
+_TRAILERS = ("Arguments received by", "Call arguments received by")
+_WRAPPERS = ("in user code:", "Exception encountered when calling", "Graph execution error:")
+
+
+def message_core(message: str) -> str:
+    """The sentence that names the problem, without the wrapping both Keras versions add.
+
+    Keras 2 graph errors start with ``in user code:`` and a traceback; both Keras versions
+    wrap layer errors in "Exception encountered when calling ..." and end with the call
+    arguments. What is left is what a person (or ``lstm-atlas explain``) needs.
+    """
+    lines = message.splitlines()
+    kept: list[str] = []
+    skip_code_line = False
+    for line in lines:
+        stripped = line.strip()
+        if any(stripped.startswith(t) for t in _TRAILERS):
+            break
+        if _FRAME_RE.match(line):
+            skip_code_line = True
+            continue
+        if skip_code_line:
+            skip_code_line = False
+            continue
+        if not stripped or any(stripped.startswith(w) for w in _WRAPPERS):
+            continue
+        if re.match(r"^[A-Za-z_.]*(Error|Exception): Exception encountered when calling", stripped):
+            continue
+        kept.append(stripped)
+    core = " ".join(kept).strip()
+    return core or " ".join(message.split())
+
+
 @dataclass
 class ExceptionInfo:
     type: str
     module: str
     hierarchy: list[str]
     message: str
+    core: str = ""
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> "ExceptionInfo":
@@ -35,7 +70,8 @@ class ExceptionInfo:
         message = strip_ansi(str(exc))
         if len(message) > MAX_MESSAGE_CHARS:
             message = message[:MAX_MESSAGE_CHARS] + " ...[truncated]"
-        return cls(type=kind.__name__, module=kind.__module__, hierarchy=hierarchy, message=message)
+        return cls(type=kind.__name__, module=kind.__module__, hierarchy=hierarchy, message=message,
+                   core=message_core(message)[:2000])
 
 
 @dataclass

@@ -1,0 +1,124 @@
+"""``lstm-atlas``: validate cases, render the catalogue, merge results into a report, diff versions."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+from pathlib import Path
+
+from .errors import CaseError
+
+
+def _cmd_validate(args) -> int:
+    from .validate import load_case
+
+    paths = [Path(p) for pattern in args.paths for p in (sorted(Path(pattern).rglob("*.yaml"))
+                                                          if Path(pattern).is_dir() else [Path(pattern)])]
+    bad = 0
+    for path in paths:
+        try:
+            load_case(path)
+        except CaseError as exc:
+            bad += 1
+            print(exc.located())
+    print(f"{len(paths) - bad} valid, {bad} invalid")
+    return 1 if bad else 0
+
+
+def _cmd_catalog(args) -> int:
+    from .catalog import load_library, read_merged, render_catalog
+
+    root = Path(args.cases).resolve().parent
+    cwd = os.getcwd()
+    os.chdir(root)  # case paths in the catalogue are relative to the repository
+    try:
+        text = render_catalog(load_library(Path(args.cases).name), read_merged(args.merged))
+    finally:
+        os.chdir(cwd)
+    out = Path(args.out)
+    if args.check:
+        current = out.read_text("utf-8") if out.exists() else ""
+        if current != text:
+            print(f"{out} is stale: run `lstm-atlas catalog` and commit it", file=sys.stderr)
+            return 1
+        print(f"{out} is current")
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+def _expand(patterns) -> list[str]:
+    paths = []
+    for pattern in patterns:
+        hits = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+        paths.extend(p for p in hits if p.endswith(".json"))
+    return paths
+
+
+def _cmd_report(args) -> int:
+    from .merge import merge_files
+    from .report import write_report
+
+    paths = _expand(args.results)
+    if not paths:
+        print("no results files given", file=sys.stderr)
+        return 2
+    matrix = merge_files(paths)
+    for path in write_report(matrix, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_diff(args) -> int:
+    from .diff import render_diff_text, upgrade_diff
+    from .merge import merge_files
+
+    paths = _expand(args.results) or _expand([os.path.join(args.results_dir, "*.json")])
+    matrix = merge_files(paths)
+    try:
+        diff = upgrade_diff(matrix, args.old, args.new, device=args.device)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 2
+    sys.stdout.write(render_diff_text(matrix, diff))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="lstm-atlas", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check case files without running them (no TensorFlow needed)")
+    p.add_argument("paths", nargs="*", default=["cases"])
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("catalog", help="render the library into docs/catalog.md")
+    p.add_argument("--cases", default="cases")
+    p.add_argument("--merged", default="reports/merged.json", help="merged matrix for claim verdicts")
+    p.add_argument("--out", default="docs/catalog.md")
+    p.add_argument("--check", action="store_true", help="exit 1 if the file on disk is stale")
+    p.set_defaults(func=_cmd_catalog)
+
+    p = sub.add_parser("report", help="merge results files into reports/ (Markdown, HTML, plot, merged JSON)")
+    p.add_argument("results", nargs="+", help="results JSON files or globs")
+    p.add_argument("--out", default="reports")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("diff", help="what changes per case when upgrading, e.g. `lstm-atlas diff 2.15 2.16`")
+    p.add_argument("old")
+    p.add_argument("new")
+    p.add_argument("results", nargs="*", help="results files (default: every JSON in --results-dir)")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    p.set_defaults(func=_cmd_diff)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
