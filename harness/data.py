@@ -79,6 +79,8 @@ def _preprocess(values, steps):
             values = np.asarray(values).astype(DTYPES[arg])
         elif name == "expand_dims":
             values = np.expand_dims(values, arg)
+        elif name == "transpose":
+            values = np.transpose(values, arg)
         elif name == "squeeze":
             values = np.squeeze(values, axis=arg)
         elif name == "to_categorical":

@@ -138,6 +138,9 @@ class _Runner:
         for key in ("batch_size", "validation_split", "steps_per_epoch"):
             if key in args:
                 kwargs[key] = args[key]
+        if "validation_data" in args:
+            refs = [self.data[name] for name in args["validation_data"]]
+            kwargs["validation_data"] = refs[0] if len(refs) == 1 else tuple(refs)
         history = self.model.fit(x, y, **kwargs)
         _loss_record(history.history.get("loss", []), self.outcome)
 

@@ -201,7 +201,7 @@ def _check_variant(doc: LoadedDocument, variant: dict, prefix: tuple) -> None:
             if isinstance(ref, str) and ref not in data:
                 raise doc.error(f"refers to unknown data '{ref}' (known: {', '.join(sorted(data)) or 'none'})",
                                 prefix + (step_field, key))
-        for key in ("states", "initial_state"):
+        for key in ("states", "initial_state", "validation_data"):
             for i, ref in enumerate(args.get(key) or []):
                 if ref not in data:
                     raise doc.error(f"refers to unknown data '{ref}'", prefix + (step_field, key, i))
