@@ -109,6 +109,9 @@ def _to_container(values, container: str, spec: dict, built: dict):
     tf = compat.tf()
     if container == "tensor":
         return tf.convert_to_tensor(values)
+    if container == "ragged_tensor":
+        rows = [np.asarray(v) for v in values]
+        return tf.RaggedTensor.from_row_lengths(np.concatenate(rows), [len(r) for r in rows])
     if container == "dataset":
         target = spec.get("targets")
         source = (values, built[target]) if target else values
