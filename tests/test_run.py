@@ -1,0 +1,104 @@
+"""The runner in-process on real TensorFlow: stages, real Python unpacking, policy reset, save/load."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.load import load_text
+from harness.validate import build_case
+
+pytestmark = pytest.mark.tf
+
+CASE = """\
+id: t
+title: runner test
+family: {family}
+source: {{url: "https://keras.io/api/layers/recurrent_layers/lstm/"}}
+cause: test
+{body}
+fix: {{explanation: none}}
+"""
+
+
+@pytest.fixture(scope="module")
+def runner():
+    from harness import run
+
+    return run
+
+
+def observe(runner, body, family="initial-state", variant="repro"):
+    case = build_case(load_text(CASE.format(family=family, body=body)))
+    return runner.execute(runner.prepare(case, variant), "cpu", 0)
+
+
+def test_return_state_unpacked_into_two_names_is_pythons_error(runner):
+    obs = observe(runner, """\
+model: {layer: {LSTM: {units: 3, return_state: true}}}
+data: {x: {shape: [2, 4, 5]}}
+run: call
+call: {inputs: x, unpack: 2}
+expect: {raises: ValueError, stage: call}
+""")
+    assert obs.raised and obs.stage == "call"
+    assert obs.exception.type == "ValueError"
+    assert obs.exception.message == "too many values to unpack (expected 2)"
+    assert obs.steps_run == ["data", "construct"]
+
+
+def test_unpack_into_three_names_runs_and_reports_shapes(runner):
+    obs = observe(runner, """\
+model: {layer: {LSTM: {units: 3, return_state: true}}}
+data: {x: {shape: [2, 4, 5]}}
+run: call
+call: {inputs: x, unpack: 3}
+expect: {ok: true}
+""")
+    assert obs.status == "ok" and obs.outcome["output_count"] == 3
+    assert obs.outcome["output_shapes"] == [[2, 3], [2, 3], [2, 3]]
+
+
+def test_data_stage_is_recorded_when_numpy_refuses(runner):
+    obs = observe(runner, """\
+model: {layers: [{LSTM: {units: 2}}], compile: {loss: mse}}
+data:
+  x: {fill: ragged, lengths: [3, 2], features: 2}
+  y: {shape: [2, 2]}
+run: fit
+expect: {raises: ValueError, stage: data}
+""", family="timesteps")
+    assert obs.stage == "data" and "inhomogeneous" in obs.exception.message
+    assert obs.steps_run == []
+
+
+def test_mixed_precision_policy_is_reset_after_the_item(runner):
+    from harness import compat
+
+    obs = observe(runner, """\
+model:
+  dtype_policy: mixed_float16
+  layers: [{LSTM: {units: 2}}]
+data: {x: {shape: [2, 3, 4]}}
+run: predict
+expect: {ok: true}
+""", family="mixed-precision")
+    assert obs.status == "ok"
+    keras = compat.keras()
+    policy = keras.mixed_precision.global_policy()
+    assert policy.name == "float32"
+
+
+def test_keras_format_save_and_load_round_trip(runner):
+    obs = observe(runner, """\
+model:
+  input: {shape: [3, 4]}
+  layers: [{LSTM: {units: 2}}]
+  compile: {loss: mse}
+data: {x: {shape: [2, 3, 4]}, y: {shape: [2, 2]}}
+run: [fit, save, load, predict]
+save: {format: keras}
+expect: {ok: true}
+""", family="serialization")
+    assert obs.status == "ok", obs.exception
+    assert obs.steps_run == ["data", "construct", "compile", "fit", "save", "load", "predict"]
+    assert obs.outcome["output_shape"] == [2, 2]
