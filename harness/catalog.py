@@ -20,7 +20,9 @@ def load_library(cases_dir: str | Path) -> list[Case]:
 
 def describe_expectation(expect: dict) -> str:
     def one(block):
-        if "raises" in block:
+        if block.get("crash"):
+            text = "**crashes the interpreter**"
+        elif "raises" in block:
             text = f"raises `{block['raises']}` at `{block.get('stage', '?')}`"
             if block.get("match"):
                 text += f" (message matches `{block['match']}`)"

@@ -15,6 +15,7 @@ from packaging.version import InvalidVersion, Version
 from .observe import Observation
 
 RAISE_FIELDS = ("raises", "match", "stage")
+OUTCOME_FIELDS = ("raises", "match", "stage", "ok", "crash")
 
 
 def _version(text: str) -> Version | None:
@@ -52,11 +53,12 @@ def effective_expectation(expect: dict, env: dict) -> dict:
         if not when_applies(override["when"], env):
             continue
         applied.append(i)
-        if "ok" in override:
-            for key in RAISE_FIELDS:
+        if "ok" in override or "crash" in override:
+            for key in OUTCOME_FIELDS:
                 out.pop(key, None)
         if "raises" in override:
             out.pop("ok", None)
+            out.pop("crash", None)
         for key, value in override.items():
             if key == "when":
                 continue
@@ -107,6 +109,11 @@ def _check_ok(checks, obs: Observation, out: list[str]) -> None:
 def verdict(expectation: dict, obs: Observation) -> Verdict:
     """Compare; every mismatch is listed so the failure shows all of them at once."""
     out: list[str] = []
+    if expectation.get("crash"):
+        if obs.status == "crash":
+            return Verdict(True)
+        return Verdict(False, [f"expected the interpreter to crash, but the run ended with {obs.status}"
+                               + (f" ({obs.exception.type} at {obs.stage})" if obs.raised else "")])
     if obs.status in ("crash", "timeout", "error"):
         return Verdict(False, [f"run ended with {obs.status}: {obs.detail or ''}".strip()])
     if "raises" in expectation:

@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-MAX_MESSAGE_CHARS = 8000
+MAX_MESSAGE_CHARS = 16000
+KEEP_HEAD_CHARS = 4000
 LOGGERS = ("tensorflow", "absl", "keras", "h5py")
 
 
@@ -23,7 +24,8 @@ def strip_ansi(text: str) -> str:
 
 _FRAME_RE = re.compile(r'^\s*File ".*", line \d+')
 _TRAILERS = ("Arguments received by", "Call arguments received by")
-_WRAPPERS = ("in user code:", "Exception encountered when calling", "Graph execution error:")
+_WRAPPERS = ("in user code:", "Exception encountered when calling", "Graph execution error:", "Detected at node",
+             "Node:", "[[", "...[truncated]...")
 
 
 def message_core(message: str) -> str:
@@ -69,7 +71,9 @@ class ExceptionInfo:
         hierarchy = [c.__name__ for c in kind.__mro__ if c not in (object, BaseException)]
         message = strip_ansi(str(exc))
         if len(message) > MAX_MESSAGE_CHARS:
-            message = message[:MAX_MESSAGE_CHARS] + " ...[truncated]"
+            # TF graph errors put the traceback first and the cause last: keep both ends
+            tail = MAX_MESSAGE_CHARS - KEEP_HEAD_CHARS
+            message = message[:KEEP_HEAD_CHARS] + "\n...[truncated]...\n" + message[-tail:]
         return cls(type=kind.__name__, module=kind.__module__, hierarchy=hierarchy, message=message,
                    core=message_core(message)[:2000])
 

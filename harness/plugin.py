@@ -131,7 +131,9 @@ class AtlasMismatch(Exception):
 
 
 def _expected_line(expectation: dict) -> str:
-    if "raises" in expectation:
+    if expectation.get("crash"):
+        text = "the interpreter crashes"
+    elif "raises" in expectation:
         text = f"raises {expectation['raises']} at {expectation.get('stage', '?')}"
         if expectation.get("match"):
             text += f", message /{expectation['match']}/"
@@ -194,7 +196,8 @@ class CaseItem(pytest.Item):
         obs = self._observe()
         result = verdict(expectation, obs)
         claim = claim_verdict(self.spec.get("claim"), obs)
-        status = {"crash": "crash", "timeout": "timeout", "error": "error"}.get(obs.status, result.name)
+        status = result.name if result.passed else {"crash": "crash", "timeout": "timeout", "error": "error"}.get(
+            obs.status, result.name)
         self._record(verdict=status, expected=expectation, observed=obs.to_dict(), mismatches=result.mismatches,
                      claim_verdict=claim, unverified=bool(expectation.get("unverified")),
                      reason=obs.detail)
@@ -202,7 +205,8 @@ class CaseItem(pytest.Item):
             raise AtlasMismatch(self._failure_block(expectation, obs, result.mismatches, env))
 
     def _observe(self) -> Observation:
-        isolate = self.config.getoption("atlas_isolate") or self.case.spec.get("isolate", False)
+        isolate = self.config.getoption("atlas_isolate") or self.case.spec.get(
+            "isolate", "convert" in self.prepared.steps)
         if isolate:
             from .isolate import run_isolated
 

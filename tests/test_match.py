@@ -119,3 +119,12 @@ def test_claim_verdicts():
     assert claim_verdict({"text": "diverges", "ok": True, "loss": "nan"}, ran()) == "false"
     assert claim_verdict({"text": "diverges", "ok": True, "loss": "nan"}, ran((1.0, float("nan")))) == "holds"
     assert claim_verdict(None, ran()) is None
+
+
+def test_expected_crash_passes_only_on_a_crash():
+    expect = {"ok": True, "overrides": [{"when": {"tf": ">=2.16,<2.17"}, "crash": True}]}
+    on_216 = effective_expectation(expect, dict(ENV_221, tensorflow="2.16.2"))
+    assert on_216["crash"] is True and "ok" not in on_216
+    assert verdict(on_216, Observation(status="crash", detail="interpreter killed by SIGABRT")).passed
+    assert not verdict(on_216, ran()).passed
+    assert "crash" not in effective_expectation(expect, ENV_221)
