@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from .match import describe
 from .validate import Case, load_case
 
 
@@ -20,23 +21,7 @@ def load_library(cases_dir: str | Path) -> list[Case]:
 
 def describe_expectation(expect: dict) -> str:
     def one(block):
-        if block.get("crash"):
-            text = "**crashes the interpreter**"
-        elif "raises" in block:
-            text = f"raises `{block['raises']}` at `{block.get('stage', '?')}`"
-            if block.get("match"):
-                text += f" (message matches `{block['match']}`)"
-        elif "ok" in block:
-            checks = block["ok"]
-            text = "runs clean" + (f" ({', '.join(f'{k}: {v}' for k, v in checks.items())})"
-                                   if isinstance(checks, dict) and checks else "")
-        else:
-            text = ""
-        if block.get("warns"):
-            text += f", warns `{block['warns']}`"
-        if block.get("unverified"):
-            text += " — *unverified, from source*"
-        return text.strip(", ")
+        return describe(block, code=lambda t: f"`{t}`", regex=lambda t: f"matching `{t}`")
 
     lines = [one(expect)]
     for override in expect.get("overrides", []):

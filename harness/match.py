@@ -169,3 +169,24 @@ def claim_verdict(claim: dict | None, obs: Observation) -> str | None:
         wanted_finite = claim["loss"] == "finite"
         return "holds" if finite is not None and finite == wanted_finite else "false"
     return "holds"
+
+
+def describe(block: dict, code=lambda text: text, regex=lambda text: f"/{text}/") -> str:
+    """One expectation block in words; the terminal and the catalogue quote code differently."""
+    if block.get("crash"):
+        text = "the interpreter crashes"
+    elif "raises" in block:
+        text = f"raises {code(block['raises'])} at {code(block.get('stage', '?'))}"
+        if block.get("match"):
+            text += f", message {regex(block['match'])}"
+    elif "ok" in block:
+        checks = block["ok"]
+        text = "runs clean" + (f" ({', '.join(f'{k}: {v}' for k, v in checks.items())})"
+                               if isinstance(checks, dict) and checks else "")
+    else:
+        text = ""
+    if block.get("warns"):
+        text += f", warns {regex(block['warns'])}"
+    if block.get("unverified"):
+        text += " (unverified: from source, not yet run on this device)"
+    return text.strip(", ")

@@ -16,7 +16,7 @@ import pytest
 
 from . import record
 from .errors import CaseError
-from .match import claim_verdict, effective_expectation, verdict
+from .match import claim_verdict, describe, effective_expectation, verdict
 from .observe import Observation
 from .validate import VARIANTS, Case, load_case
 
@@ -131,20 +131,7 @@ class AtlasMismatch(Exception):
 
 
 def _expected_line(expectation: dict) -> str:
-    if expectation.get("crash"):
-        text = "the interpreter crashes"
-    elif "raises" in expectation:
-        text = f"raises {expectation['raises']} at {expectation.get('stage', '?')}"
-        if expectation.get("match"):
-            text += f", message /{expectation['match']}/"
-    else:
-        checks = expectation.get("ok")
-        text = "runs clean" + (f" with {checks}" if isinstance(checks, dict) and checks else "")
-    if expectation.get("warns"):
-        text += f", warns /{expectation['warns']}/"
-    if expectation.get("unverified"):
-        text += " (unverified)"
-    return text
+    return describe(expectation)
 
 
 def _observed_line(obs: Observation) -> str:
