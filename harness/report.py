@@ -137,7 +137,9 @@ def render(matrix: Matrix) -> dict[str, str | bytes]:
     context = {"cases": matrix.cases, "envs": envs, "environments": matrix.environments, "rows": rows,
                "totals": totals, "attention": _attention(matrix, rows), "invalid": matrix.invalid,
                "created": now_iso(), "families": sorted({r["family"] for r in rows}),
-               "plot_png": base64.b64encode(png).decode("ascii")}
+               "plot_png": base64.b64encode(png).decode("ascii"),
+               "gpu_ran": any(c["verdict"] != "skip" for (_, _, device), by_env in matrix.cells.items()
+                              if device == "gpu" for c in by_env.values())}
     env = _templates()
     md_rows = [r for r in rows if r["device"] == "cpu"]
     return {"report.md": env.get_template("report.md.j2").render(dict(context, rows=md_rows)),

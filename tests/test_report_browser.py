@@ -54,6 +54,7 @@ def test_family_filter_hides_other_rows(report_page):
     page, matrix = report_page
     families = sorted({matrix.cases[c]["family"] for c, _, _ in matrix.cells})
     family = families[0]
+    page.select_option("#device", "")
     page.select_option("#family", family)
     visible = page.locator("#grid tbody tr:visible")
     expected = sum(1 for (c, _, _) in matrix.cells if matrix.cases[c]["family"] == family)
@@ -61,6 +62,14 @@ def test_family_filter_hides_other_rows(report_page):
     assert set(visible.evaluate_all("rows => rows.map(r => r.dataset.family)")) == {family}
     page.select_option("#family", "")
     assert page.locator("#grid tbody tr:visible").count() == len(matrix.cells)
+
+
+def test_gpu_rows_hidden_by_default_when_no_gpu_ran(report_page):
+    page, matrix = report_page
+    page.reload()
+    cpu_rows = sum(1 for (_, _, device) in matrix.cells if device == "cpu")
+    assert page.locator("#grid tbody tr:visible").count() == cpu_rows
+    assert set(page.locator("#grid tbody tr:visible").evaluate_all("rows => rows.map(r => r.dataset.device)")) == {"cpu"}
 
 
 def test_plot_is_rendered(report_page):
