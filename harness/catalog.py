@@ -27,7 +27,14 @@ def describe_expectation(expect: dict) -> str:
     for override in expect.get("overrides", []):
         when = ", ".join(f"{k} {v}" if k in ("tf", "keras", "numpy") else f"{k}={v}"
                          for k, v in override["when"].items())
-        body = one(override) or ", ".join(f"{k}: {v}" for k, v in override.items() if k not in ("when", "note"))
+        body = one(override)
+        if not any(k in override for k in ("raises", "ok", "crash")):  # refines only part of the base
+            parts = [f"message matching `{override['match']}`"] if override.get("match") else []
+            parts += [f"stage `{override['stage']}`"] if override.get("stage") else []
+            parts += [body] if body and not override.get("match") else []
+            if "warns" in override and override["warns"] is None:
+                parts.append("no warning required")
+            body = ", ".join(p for p in parts if p)
         lines.append(f"when {when}: {body}")
     return "; ".join(lines)
 
@@ -36,6 +43,32 @@ def _claim_text(claim: dict) -> str:
     said = (f"`{claim['raises']}`" + (f" at `{claim['stage']}`" if claim.get("stage") else "")
             if "raises" in claim else "runs" + (f" with {claim['loss']} loss" if claim.get("loss") else ""))
     return f"“{claim['text']}” (says: {said})"
+
+
+def _version_order(label: str):
+    numbers = [int(n) for n in label.split(" ")[0].split(".") if n.isdigit()]
+    return numbers, label
+
+
+def version_span(labels: list[str]) -> str:
+    plain = [label for label in labels if "tf_keras" not in label] or labels
+    text = f"TF {plain[0]} to {plain[-1]}"
+    return text + (", and tf_keras" if len(plain) < len(labels) else "")
+
+
+def group_by_verdict(verdicts: dict, total_envs: int) -> str:
+    """'false on every environment run (11: TF 2.12.1 to 2.21.0 (tf_keras))', or per verdict."""
+    groups: dict = defaultdict(list)
+    for label, value in verdicts.items():
+        groups[value].append(label)
+    parts = []
+    for value, labels in sorted(groups.items()):
+        labels.sort(key=_version_order)
+        if len(groups) == 1 and len(labels) == total_envs:
+            parts.append(f"{value} on every environment run ({len(labels)}: {version_span(labels)})")
+        else:
+            parts.append(f"{value} on TF {', '.join(labels)}")
+    return "; ".join(parts)
 
 
 def _matrix_facts(merged: dict | None) -> tuple[dict, dict]:
@@ -60,6 +93,7 @@ def _matrix_facts(merged: dict | None) -> tuple[dict, dict]:
 
 def render_catalog(cases: list[Case], merged: dict | None = None) -> str:
     claims, covered = _matrix_facts(merged)
+    total_envs = len((merged or {}).get("environments", {}))
     by_family: dict = defaultdict(list)
     for case in cases:
         by_family[case.family].append(case)
@@ -86,15 +120,15 @@ def render_catalog(cases: list[Case], merged: dict | None = None) -> str:
                 if not claim:
                     continue
                 verdicts = claims.get(case.id, {}).get(variant, {})
-                verdict_text = (", ".join(f"{v} on TF {k}" for k, v in sorted(verdicts.items()))
-                                if verdicts else "not yet run in the matrix")
+                verdict_text = group_by_verdict(verdicts, total_envs) if verdicts else "not yet run in the matrix"
                 label = "Article's claim" if variant == "repro" else "Article's claim about its fix"
                 out += [f"**{label}:** {_claim_text(claim)} — verdict: {verdict_text}", ""]
             cov = covered.get(case.id)
             if cov:
-                cpu = sorted({label for device, label in cov if device == "cpu"})
-                gpu = sorted({label for device, label in cov if device == "gpu"})
-                text = f"CPU: TF {', '.join(cpu)}" if cpu else ""
+                cpu = sorted({label for device, label in cov if device == "cpu"}, key=_version_order)
+                gpu = sorted({label for device, label in cov if device == "gpu"}, key=_version_order)
+                text = (f"CPU: all {len(cpu)} environments ({version_span(cpu)})" if len(cpu) == total_envs
+                        else f"CPU: TF {', '.join(cpu)}") if cpu else ""
                 if gpu:
                     text += f"; GPU: TF {', '.join(gpu)}"
                 out += [f"**Verified on:** {text}", ""]

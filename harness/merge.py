@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
+from .observe import message_core
 from .record import now_iso, read_results
 
 MERGED_SCHEMA = "lstm-atlas-merged"
@@ -39,7 +40,8 @@ def cell_of(item: dict) -> dict:
     """The part of an item a report shows: verdict, what was raised where, claim verdict."""
     obs = item.get("observed") or {}
     exc = obs.get("exception") or {}
-    message = exc.get("core") or exc.get("message") or ""
+    # recomputed, so files written by older harness versions merge with the same wording
+    message = message_core(exc["message"]) if exc.get("message") else ""
     return {
         "verdict": item["verdict"],
         "status": obs.get("status"),

@@ -54,6 +54,8 @@ def message_core(message: str) -> str:
             continue
         kept.append(stripped)
     core = " ".join(kept).strip()
+    # Keras 2 repeats the class name in front of the re-raised message ("ValueError: ...")
+    core = re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", core)
     return core or " ".join(message.split())
 
 

@@ -98,6 +98,8 @@ def test_message_core_strips_keras_wrapping():
               "Arguments received by Sequential.call():\n  • inputs=x")
     assert message_core(keras3) == "Invalid input shape for input."
     assert message_core("plain message") == "plain message"
+    assert message_core("in user code:\n\n    ValueError: Shapes (None, 1) and (None, 3) are incompatible\n") == \
+        "Shapes (None, 1) and (None, 3) are incompatible"
 
 
 def test_report_renders_grid_plot_and_markdown(recorded, tmp_path):
