@@ -63,9 +63,6 @@ def is_keras3() -> bool:
     return keras_flavor() == "keras3"
 
 
-_LOGICAL_CPUS_SET = {"n": 1}
-
-
 def configure_logical_cpus(count: int) -> None:
     """Split the CPU into ``count`` logical devices, to exercise the device axis without a GPU.
 
@@ -77,8 +74,7 @@ def configure_logical_cpus(count: int) -> None:
     cpus = t.config.list_physical_devices("CPU")
     try:
         t.config.set_logical_device_configuration(cpus[0], [t.config.LogicalDeviceConfiguration()] * count)
-        _LOGICAL_CPUS_SET["n"] = count
-    except RuntimeError:
+    except RuntimeError:  # devices already initialised: keep what TensorFlow has
         pass
 
 
