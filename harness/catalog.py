@@ -91,7 +91,18 @@ def _matrix_facts(merged: dict | None) -> tuple[dict, dict]:
     return claims, covered
 
 
-def render_catalog(cases: list[Case], merged: dict | None = None) -> str:
+def _shown_path(path: str, root) -> str:
+    p = Path(path)
+    if root is not None:
+        try:
+            p = p.resolve().relative_to(Path(root).resolve())
+        except ValueError:
+            pass
+    return p.as_posix()
+
+
+def render_catalog(cases: list[Case], merged: dict | None = None, root: str | Path | None = None) -> str:
+    """``root``: case file paths are shown relative to it (the repository), so the text is portable."""
     claims, covered = _matrix_facts(merged)
     total_envs = len((merged or {}).get("environments", {}))
     by_family: dict = defaultdict(list)
@@ -142,7 +153,7 @@ def render_catalog(cases: list[Case], merged: dict | None = None) -> str:
                 bits.append(f"<{source['url']}>")
             if source.get("note"):
                 bits.append(source["note"])
-            out += [f"**Source:** {'; '.join(bits)}", "", f"Case file: `{Path(case.path).as_posix()}`", ""]
+            out += [f"**Source:** {'; '.join(bits)}", "", f"Case file: `{_shown_path(case.path, root)}`", ""]
     return "\n".join(out).rstrip() + "\n"
 
 

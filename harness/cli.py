@@ -30,13 +30,7 @@ def _cmd_validate(args) -> int:
 def _cmd_catalog(args) -> int:
     from .catalog import load_library, read_merged, render_catalog
 
-    root = Path(args.cases).resolve().parent
-    cwd = os.getcwd()
-    os.chdir(root)  # case paths in the catalogue are relative to the repository
-    try:
-        text = render_catalog(load_library(Path(args.cases).name), read_merged(args.merged))
-    finally:
-        os.chdir(cwd)
+    text = render_catalog(load_library(args.cases), read_merged(args.merged), root=Path(args.cases).resolve().parent)
     out = Path(args.out)
     if args.check:
         current = out.read_text("utf-8") if out.exists() else ""

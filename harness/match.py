@@ -14,7 +14,6 @@ from packaging.version import InvalidVersion, Version
 
 from .observe import Observation
 
-RAISE_FIELDS = ("raises", "match", "stage")
 OUTCOME_FIELDS = ("raises", "match", "stage", "ok", "crash")
 
 

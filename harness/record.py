@@ -66,6 +66,12 @@ def build_results(environment: dict | None, items: list[dict], cases: dict, run:
 
 def write_json_atomic(path: str | os.PathLike, data) -> None:
     """Write JSON so that readers see the old file or the whole new one, never a torn one."""
+    text = json.dumps(data, indent=1, sort_keys=False, default=str) + "\n"  # fails before any file exists
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | os.PathLike, content: bytes) -> None:
+    """Temporary file in the target's folder, fsynced, then renamed over the target."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -73,9 +79,8 @@ def write_json_atomic(path: str | os.PathLike, data) -> None:
     os.umask(umask)
     try:
         os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; results are meant to be shared
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=False, default=str)
-            handle.write("\n")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)

@@ -13,7 +13,7 @@ import jinja2
 
 from .diff import cell_changes, normalise_message
 from .merge import Matrix
-from .record import now_iso, write_json_atomic
+from .record import now_iso, write_bytes_atomic, write_json_atomic
 
 
 def short_cell(cell: dict | None) -> str:
@@ -153,12 +153,7 @@ def write_report(matrix: Matrix, out_dir: str | Path) -> list[Path]:
     written = []
     for name, content in render(matrix).items():
         path = out / name
-        tmp = path.with_name("." + name + ".tmp")
-        if isinstance(content, bytes):
-            tmp.write_bytes(content)
-        else:
-            tmp.write_text(content, encoding="utf-8")
-        tmp.replace(path)
+        write_bytes_atomic(path, content if isinstance(content, bytes) else content.encode("utf-8"))
         written.append(path)
     merged = out / "merged.json"
     write_json_atomic(merged, matrix.to_json())

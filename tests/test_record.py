@@ -64,3 +64,12 @@ def test_read_results_refuses_other_versions(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="schema_version 99"):
         record.read_results(path)
+
+
+def test_failed_write_removes_its_temporary_file(tmp_path):
+    target = tmp_path / "report.md"
+    record.write_bytes_atomic(target, b"old")
+    with pytest.raises(TypeError):
+        record.write_bytes_atomic(target, "not bytes")  # fails inside the write, after the temp file exists
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
