@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import CaseError
-from harness.load import load_text
-from harness.validate import build_case, load_case
+from lstm_atlas.errors import CaseError
+from lstm_atlas.load import load_text
+from lstm_atlas.validate import build_case, load_case
 
 from .conftest import broken_expectations
 
@@ -62,7 +62,7 @@ def test_non_utf8_file_refused(tmp_path):
 
 
 def test_literal_size_is_capped_before_allocation(monkeypatch):
-    import harness.validate as validate
+    import lstm_atlas.validate as validate
 
     monkeypatch.setattr(validate, "MAX_ELEMENTS", 5)
     text = """\

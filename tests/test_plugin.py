@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from harness.record import read_results
+from lstm_atlas.record import read_results
 
 from .conftest import BROKEN_DIR, broken_expectations, good_case
 
@@ -37,7 +37,7 @@ def test_broken_files_fail_alone_and_the_rest_runs(pytester, case_dir):
     assert "expected: raises TypeError at fit" in out
     assert "observed: raised builtins.ValueError at fit" in out
     assert "exception class: expected TypeError, observed builtins.ValueError" in out
-    assert "harness/plugin.py" not in out and "Traceback" not in out
+    assert "lstm_atlas/plugin.py" not in out and "Traceback" not in out
     # claim verdicts are shown
     assert "false  good-case[repro-cpu]: article says TypeError at fit; TensorFlow: ValueError at fit" in out
     data = _results(pytester)

@@ -7,8 +7,8 @@ import json
 import jsonschema
 import pytest
 
-from harness import record
-from harness.observe import ExceptionInfo, Observation
+from lstm_atlas import record
+from lstm_atlas.observe import ExceptionInfo, Observation
 
 ENV = {"tensorflow": "2.21.0", "keras": "3.13.2", "keras_flavor": "keras3", "numpy": "2.4.6", "python": "3.11.7",
        "platform": "Linux", "devices": ["cpu"], "env_name": "tf221"}

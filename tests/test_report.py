@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import catalog, cli
-from harness.diff import cell_changes, normalise_message, upgrade_diff
-from harness.merge import merge, pick_env
-from harness.observe import message_core
-from harness.record import read_results
-from harness.report import render, short_cell, write_report
+from lstm_atlas import catalog, cli
+from lstm_atlas.diff import cell_changes, normalise_message, upgrade_diff
+from lstm_atlas.merge import merge, pick_env
+from lstm_atlas.observe import message_core
+from lstm_atlas.record import read_results
+from lstm_atlas.report import render, short_cell, write_report
 
 from .conftest import ROOT
 

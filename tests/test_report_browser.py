@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.merge import merge
-from harness.record import read_results
-from harness.report import write_report
+from lstm_atlas.merge import merge
+from lstm_atlas.record import read_results
+from lstm_atlas.report import write_report
 
 DATA = Path(__file__).parent / "data"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import CaseError
-from harness.load import load_text
-from harness.validate import build_case, deep_merge, load_case, steps_of
+from lstm_atlas.errors import CaseError
+from lstm_atlas.load import load_text
+from lstm_atlas.validate import build_case, deep_merge, load_case, steps_of
 
 from .conftest import CASES_DIR, good_case
 

@@ -1,6 +1,6 @@
 """Stage 6: the results file, the unit that matrix jobs write and ``lstm-atlas report`` merges.
 
-Schema: ``harness/schema/results.schema.json`` (``schema_version`` 1). Written atomically:
+Schema: ``lstm_atlas/schema/results.schema.json`` (``schema_version`` 1). Written atomically:
 a temporary file in the same folder, fsynced, then renamed over the target.
 """
 
@@ -23,7 +23,7 @@ SCHEMA_VERSION = 1
 
 @lru_cache(maxsize=None)
 def results_schema() -> dict:
-    return json.loads(resources.files("harness").joinpath("schema/results.schema.json").read_text("utf-8"))
+    return json.loads(resources.files("lstm_atlas").joinpath("schema/results.schema.json").read_text("utf-8"))
 
 
 def validate_results(data: dict) -> None:

@@ -28,7 +28,7 @@ def _tail(text: str, limit: int = 1500) -> str:
 
 def run_isolated(path: str, variant: str, device: str, timeout: float, logical_cpus: int = 0) -> Observation:
     payload = json.dumps({"path": str(path), "variant": variant, "device": device, "logical_cpus": logical_cpus})
-    cmd = [sys.executable, "-m", "harness.isolate", payload]
+    cmd = [sys.executable, "-m", "lstm_atlas.isolate", payload]
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:

@@ -124,7 +124,7 @@ def verdict_plot_png(matrix: Matrix, totals: dict) -> bytes:
 
 
 def _templates() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("harness", "templates"),
+    return jinja2.Environment(loader=jinja2.PackageLoader("lstm_atlas", "templates"),
                               autoescape=jinja2.select_autoescape(["html"]), trim_blocks=False,
                               keep_trailing_newline=True)
 

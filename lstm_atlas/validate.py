@@ -45,7 +45,7 @@ MODEL_STEPS = {"compile", "fit", "evaluate", "predict", "save", "load", "convert
 
 @lru_cache(maxsize=None)
 def case_schema() -> dict:
-    return json.loads(resources.files("harness").joinpath("schema/case.schema.json").read_text("utf-8"))
+    return json.loads(resources.files("lstm_atlas").joinpath("schema/case.schema.json").read_text("utf-8"))
 
 
 @lru_cache(maxsize=None)
