@@ -1,4 +1,10 @@
-"""Stage 1: read a case file with safe YAML only, keeping the line of every field."""
+"""Stage 1: read a case file with safe YAML only, keeping the line of every field.
+
+A case is plain data: mappings with string keys, lists and scalars. Aliases (which
+let a kilobyte expand to gigabytes), explicit tags and nesting deeper than
+:data:`MAX_DEPTH` are refused while the document is composed, before anything is
+expanded or recursed into, so a hostile file costs no more than its own size.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,15 @@ import yaml
 
 from .errors import CaseError, field_path
 
+#: Largest case file, in bytes; the biggest case in the library is under 4 kB.
 MAX_FILE_BYTES = 256 * 1024
+
+#: Deepest nesting of lists and mappings; the library needs 7, recursion trouble starts near 1000.
+MAX_DEPTH = 64
+
+#: The only YAML tags a case may carry explicitly (plain scalars, lists and mappings).
+ALLOWED_TAGS = frozenset({None, "!"} | {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null",
+                                                                             "seq", "map")})
 
 
 @dataclass
@@ -39,7 +53,7 @@ def _index_lines(node: yaml.Node, prefix: tuple, out: dict[tuple, int]) -> None:
     out.setdefault(prefix, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark)
+            key = key_node.value
             out[prefix + (key,)] = key_node.start_mark.line + 1
             _index_lines(value_node, prefix + (key,), out)
             out[prefix + (key,)] = key_node.start_mark.line + 1
@@ -48,47 +62,81 @@ def _index_lines(node: yaml.Node, prefix: tuple, out: dict[tuple, int]) -> None:
             _index_lines(item, prefix + (i,), out)
 
 
-class _UniqueKeySafeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys, which YAML silently lets the last one win."""
+class _CaseLoader(yaml.SafeLoader):
+    """SafeLoader for plain data: no aliases, no explicit tags, bounded depth, unique string keys."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, f"found alias *{event.anchor} (cases are plain data: YAML aliases are not allowed; "
+                "write the value out)", event.start_mark)
+        tag = getattr(event, "tag", None)
+        if tag not in ALLOWED_TAGS:
+            what = "python tags are not allowed" if "python/" in tag else "explicit YAML tags are not allowed"
+            raise yaml.composer.ComposerError(None, None, f"found tag {tag!r} (cases are data: {what})",
+                                              event.start_mark)
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"lists and mappings nested deeper than {MAX_DEPTH} levels", event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        """Refuse duplicate keys (YAML lets the last one win silently) and keys that are not strings."""
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found key {key!r} of type {type(key).__name__}; keys are strings (quote it)", key_node.start_mark)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
-def _construct_mapping(loader, node, deep=False):
-    seen = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                f"found duplicate key {key!r}", key_node.start_mark)
-        seen[key] = True
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_UniqueKeySafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_CaseLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _CaseLoader.construct_mapping)
+# A plain 2024-13-45 would otherwise become a date (or a ValueError); in a case it is just text.
+_CaseLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
 def load_text(text: str, path: str = "<string>") -> LoadedDocument:
     """Parse one YAML document safely; errors carry the file and line."""
     if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         raise CaseError(f"case file is larger than {MAX_FILE_BYTES} bytes", path=path)
+    loader = _CaseLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_UniqueKeySafeLoader)  # noqa: S506 - a SafeLoader subclass
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or str(exc)
-        if "python/" in str(exc.problem or "") + str(exc.context or ""):
-            problem = f"{problem} (cases are data: python tags are not allowed)"
-        raise CaseError(f"invalid YAML: {problem}", path=path, line=line) from None
+        raise CaseError(f"invalid YAML: {exc.problem or exc}", path=path, line=line) from None
     except yaml.YAMLError as exc:
         raise CaseError(f"invalid YAML: {exc}", path=path) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a scalar the safe constructors cannot convert
+        raise CaseError(f"invalid YAML value: {exc}", path=path) from None
+    finally:
+        loader.dispose()
     if node is None:
         raise CaseError("the file is empty; a case is one YAML mapping", path=path, line=1)
-    lines: dict[tuple, int] = {}
-    _index_lines(node, (), lines)
     if not isinstance(data, dict):
         raise CaseError(f"a case is a YAML mapping, found {type(data).__name__}", path=path, line=1)
+    lines: dict[tuple, int] = {}
+    _index_lines(node, (), lines)
     return LoadedDocument(path=path, data=data, lines=lines)
 
 
