@@ -10,18 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import compat
+from . import allow, compat
+from .allow import NESTED_LAYER_KEYS, NESTED_LAYER_LIST_KEYS
 from .errors import CaseError
-
-NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell")
-NESTED_LAYER_LIST_KEYS = ("cells",)
-
-
-def _split_spec(spec: dict) -> tuple[str, dict]:
-    if "class_name" in spec:
-        return spec["class_name"], dict(spec.get("config") or {})
-    (name, config), = spec.items()
-    return name, dict(config or {})
 
 
 @dataclass
@@ -40,8 +31,9 @@ class LayerPlan:
 
 
 def resolve_layer(spec: dict, where: tuple, error: Callable[[str, tuple], CaseError]) -> LayerPlan:
-    name, config = _split_spec(spec)
-    classes = compat.layer_classes()
+    name, config, config_at = allow.split_layer_spec(spec, where, error)
+    config = dict(config)
+    classes = {n: c for n, c in compat.layer_classes().items() if n in allow.LAYER_CLASSES}
     if name not in classes:
         close = sorted(n for n in classes if n.lower().startswith(name.lower()[:3]))[:5]
         hint = f"; similar: {', '.join(close)}" if close else ""
@@ -49,13 +41,13 @@ def resolve_layer(spec: dict, where: tuple, error: Callable[[str, tuple], CaseEr
     nested: dict[str, Any] = {}
     for key in NESTED_LAYER_KEYS:
         if isinstance(config.get(key), dict):
-            nested[key] = resolve_layer(config.pop(key), where + (name, key), error)
+            nested[key] = resolve_layer(config.pop(key), config_at + (key,), error)
     for key in NESTED_LAYER_LIST_KEYS:
         if isinstance(config.get(key), list):
-            nested[key] = [resolve_layer(s, where + (name, key, i), error) for i, s in enumerate(config.pop(key))]
+            nested[key] = [resolve_layer(s, config_at + (key, i), error) for i, s in enumerate(config.pop(key))]
     for key, value in config.items():
-        if isinstance(value, tuple):
-            config[key] = list(value)
+        if isinstance(value, dict):  # validate refuses these; never hand a raw dict to Keras' deserialiser
+            raise error("a nested config object is not allowed here", config_at + (key,))
     return LayerPlan(cls=classes[name], config=config, nested=nested)
 
 
@@ -74,12 +66,14 @@ class CompilePlan:
 
 def resolve_compile(spec: dict, where: tuple, error) -> CompilePlan:
     name = spec.get("optimizer", "adam")
-    classes = compat.optimizer_classes()
+    classes = {n: c for n, c in compat.optimizer_classes().items() if n in allow.OPTIMIZERS}
     if name.lower() not in classes:
         raise error(f"unknown optimizer '{name}' in keras.optimizers", where + ("optimizer",))
     kwargs = {k: spec[k] for k in ("learning_rate", "clipnorm", "clipvalue") if k in spec}
     loss = spec.get("loss")
     if loss is not None:
+        if loss not in allow.LOSSES:
+            raise error(f"unknown loss '{loss}' (not in the allow-list)", where + ("loss",))
         try:
             compat.keras().losses.get(loss)
         except (ValueError, TypeError):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import builtins
 import copy
 import json
-import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,11 +19,9 @@ from typing import Any
 import jsonschema
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from . import allow, budget
 from .errors import CaseError, field_path
 from .load import LoadedDocument, load_file
-
-#: Largest tensor a case may declare, in elements; checked before anything is allocated.
-MAX_ELEMENTS = 10_000_000
 
 #: TensorFlow's own exception classes (tf.errors), named without importing TensorFlow.
 TF_EXCEPTIONS = frozenset({
@@ -120,32 +117,20 @@ def _schema_errors(doc: LoadedDocument, data: dict, prefix=()) -> CaseError | No
     return doc.error(f"schema: {message}", parts)
 
 
-def _elements_of_literal(values) -> int:
-    if isinstance(values, list):
-        return sum(_elements_of_literal(v) for v in values) or 0
-    return 1
-
-
 def _check_tensor(doc: LoadedDocument, name: str, spec: dict, prefix: tuple) -> None:
     here = prefix + (name,)
     fill = spec.get("fill", "random")
     if fill == "literal":
         if "values" not in spec:
             raise doc.error("fill: literal needs 'values'", here)
-        count = _elements_of_literal(spec["values"])
     elif fill == "ragged":
         if "lengths" not in spec or "features" not in spec:
             raise doc.error("fill: ragged needs 'lengths' and 'features'", here)
-        count = sum(spec["lengths"]) * spec["features"]
     else:
         if "shape" not in spec:
             raise doc.error(f"fill: {fill} needs a 'shape'", here)
-        count = math.prod(spec["shape"]) if spec["shape"] else 1
         if fill == "full" and "value" not in spec:
             raise doc.error("fill: full needs a 'value'", here)
-    if count > MAX_ELEMENTS:
-        raise doc.error(f"declared tensor has {count} elements, over the cap of {MAX_ELEMENTS}",
-                        here + (("shape",) if "shape" in spec else ()))
     if spec.get("container") == "dataset" and spec.get("targets") is not None:
         if spec["targets"] == name:
             raise doc.error("a dataset cannot use itself as targets", here + ("targets",))
@@ -194,6 +179,11 @@ def _check_variant(doc: LoadedDocument, variant: dict, prefix: tuple) -> None:
         _check_tensor(doc, name, spec, prefix + ("data",))
         if spec.get("targets") is not None and spec["targets"] not in data:
             raise doc.error(f"targets refers to unknown data '{spec['targets']}'", prefix + ("data", name, "targets"))
+    # Sizes in bytes, before anything is allocated: every array the data stage builds, then the model.
+    finals = budget.check_data(data, prefix + ("data",), doc.error)
+    if variant.get("model"):
+        allow.check_model(variant["model"], prefix + ("model",), doc.error)
+        budget.check_model(variant["model"], variant, finals, prefix + ("model",), doc.error)
     for step_field in STEP_FIELDS:
         args = variant.get(step_field) or {}
         for key in ("x", "y", "inputs", "mask"):
@@ -253,9 +243,18 @@ def build_case(doc: LoadedDocument) -> Case:
 
 
 def load_case(path) -> Case:
-    """Load and validate one case file; raises :class:`CaseError` naming file, line and field."""
-    return build_case(load_file(path))
+    """Load and validate one case file; any error, of any type, is a :class:`CaseError` naming the file.
+
+    The checks above are meant to turn every malformed input into a located message; should one
+    slip through as another exception, the file still fails alone instead of stopping a whole run.
+    """
+    try:
+        return build_case(load_file(path))
+    except CaseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the safety net: one bad file is that file's error
+        raise CaseError(f"cannot validate this case ({type(exc).__name__}: {exc})", path=str(path)) from exc
 
 
-__all__ = ["Case", "CaseError", "build_case", "load_case", "deep_merge", "steps_of", "MAX_ELEMENTS",
+__all__ = ["Case", "CaseError", "build_case", "load_case", "deep_merge", "steps_of",
            "KNOWN_EXCEPTIONS", "field_path", "VARIANTS"]
