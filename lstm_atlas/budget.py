@@ -42,7 +42,8 @@ Error = Callable[[str, tuple], CaseError]
 
 
 def human(n: float) -> str:
-    for unit, size in (("GiB", 1024 ** 3), ("MiB", MiB), ("KiB", 1024)):
+    for unit, size in (("EiB", 1024 ** 6), ("PiB", 1024 ** 5), ("TiB", 1024 ** 4), ("GiB", 1024 ** 3), ("MiB", MiB),
+                       ("KiB", 1024)):
         if n >= size:
             return f"{n / size:.1f} {unit}"
     return f"{int(n)} B"
@@ -446,15 +447,15 @@ def check_model(model: dict, variant: dict, finals: dict, where: tuple, error: E
         estimate.layer(model["layer"], shape, where + ("layer",))
     for i, spec in enumerate(model.get("layers", [])):
         shape = estimate.layer(spec, shape, where + ("layers", i))
-    rows = max(rows, estimate.batch)
-    for layer in estimate.layers:
-        out_bytes = rows * math.prod(layer.out) * item
-        if out_bytes > MAX_ACTIVATION_BYTES:
-            raise error(f"{layer.what} outputs about {human(out_bytes)} on this case's data, over the cap of "
-                        f"{human(MAX_ACTIVATION_BYTES)} (MAX_ACTIVATION_BYTES)", layer.field)
     total = sum(layer.params for layer in estimate.layers) * item
     if total > MAX_PARAM_BYTES:
         largest = max(estimate.layers, key=lambda layer: layer.params)
         raise error(f"the model holds about {human(total)} of weights ({largest.what} alone "
                     f"{human(largest.params * item)}), over the cap of {human(MAX_PARAM_BYTES)} (MAX_PARAM_BYTES)",
                     largest.field)
+    rows = max(rows, estimate.batch)
+    for layer in estimate.layers:
+        out_bytes = rows * math.prod(layer.out) * item
+        if out_bytes > MAX_ACTIVATION_BYTES:
+            raise error(f"{layer.what} outputs about {human(out_bytes)} on this case's data, over the cap of "
+                        f"{human(MAX_ACTIVATION_BYTES)} (MAX_ACTIVATION_BYTES)", layer.field)

@@ -20,9 +20,9 @@ def _cmd_validate(args) -> int:
     for path in paths:
         try:
             load_case(path)
-        except CaseError as exc:
+        except Exception as exc:  # noqa: BLE001 - one line per bad file, never a traceback
             bad += 1
-            print(exc.located())
+            print(exc.located() if isinstance(exc, CaseError) else f"{path}: {type(exc).__name__}: {exc}")
     print(f"{len(paths) - bad} valid, {bad} invalid")
     return 1 if bad else 0
 

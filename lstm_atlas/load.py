@@ -80,6 +80,8 @@ class _CaseLoader(yaml.SafeLoader):
             what = "python tags are not allowed" if "python/" in tag else "explicit YAML tags are not allowed"
             raise yaml.composer.ComposerError(None, None, f"found tag {tag!r} (cases are data: {what})",
                                               event.start_mark)
+        if not isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            return super().compose_node(parent, index)
         if self._depth >= MAX_DEPTH:
             raise yaml.composer.ComposerError(
                 None, None, f"lists and mappings nested deeper than {MAX_DEPTH} levels", event.start_mark)

@@ -107,7 +107,9 @@ class CaseFile(pytest.File):
             from .run import prepare
 
             prepared = {variant: prepare(case, variant) for variant in VARIANTS}
-        except CaseError as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong with one file, it fails alone
+            if not isinstance(exc, CaseError):
+                exc = CaseError(f"cannot prepare this case ({type(exc).__name__}: {exc})", path=str(self.path))
             yield InvalidCaseItem.from_parent(self, name=f"{self.path.stem}[invalid]", error=exc)
             return
         for variant in VARIANTS:

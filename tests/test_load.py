@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import tracemalloc
+
 import pytest
 
 from lstm_atlas.errors import CaseError
-from lstm_atlas.load import load_text
+from lstm_atlas.load import MAX_DEPTH, load_text
 from lstm_atlas.validate import build_case, load_case
 
 from .conftest import broken_expectations
 
-NEEDS_KERAS = {"unknown-layer", "unknown-optimizer"}  # resolved against Keras; see test_plugin
 
-
-@pytest.mark.parametrize("path,line,field,message",
-                         [e for e in broken_expectations() if e[0].stem not in NEEDS_KERAS],
+@pytest.mark.parametrize("path,line,field,message", broken_expectations(),
                          ids=lambda v: v.stem if hasattr(v, "stem") else None)
 def test_broken_case_is_located(path, line, field, message):
     with pytest.raises(CaseError) as info:
@@ -62,9 +62,9 @@ def test_non_utf8_file_refused(tmp_path):
 
 
 def test_literal_size_is_capped_before_allocation(monkeypatch):
-    import lstm_atlas.validate as validate
+    import lstm_atlas.budget as budget
 
-    monkeypatch.setattr(validate, "MAX_ELEMENTS", 5)
+    monkeypatch.setattr(budget, "MAX_TENSOR_BYTES", 63)
     text = """\
 id: lit
 title: literal too large
@@ -78,6 +78,79 @@ run: predict
 expect: {ok: true}
 fix: {explanation: none}
 """
-    with pytest.raises(CaseError, match="8 elements, over the cap of 5") as info:
+    with pytest.raises(CaseError, match=r"\(8 elements x 8 bytes\), over the cap of 63 B") as info:
         build_case(load_text(text))
-    assert info.value.field == "data.x"
+    assert info.value.field == "data.x.values"
+
+
+def _laughs(levels: int) -> str:
+    """A 'billion laughs' document: each level is ten aliases of the one before."""
+    rows = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    rows += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(rows) + "\n"
+
+
+def test_alias_bomb_is_refused_before_anything_expands():
+    text = _laughs(6)  # 10**6 entries, about 240 MiB once expanded; under 1 kB as text
+    assert len(text) < 1024
+    tracemalloc.start()
+    try:
+        with pytest.raises(CaseError, match="aliases are not allowed") as info:
+            load_text(text, "bomb.yaml")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.value.line == 2, "the first alias is named"
+    assert peak < 2 * 1024 * 1024, f"loading allocated {peak} bytes"
+
+
+def test_self_referencing_alias_is_refused():
+    with pytest.raises(CaseError, match=r"found alias \*a") as info:
+        load_text("a: &a [1, *a]\n", "self.yaml")
+    assert info.value.line == 1
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 3000, 50_000])
+def test_deep_nesting_is_refused_without_recursion(depth):
+    with pytest.raises(CaseError, match=f"nested deeper than {MAX_DEPTH} levels"):
+        load_text("a: " + "[" * depth + "]" * depth + "\n", "deep.yaml")
+
+
+def test_nesting_up_to_the_limit_loads():
+    depth = MAX_DEPTH - 1  # the document's own mapping is the first level
+    doc = load_text("a: " + "[" * depth + "1" + "]" * depth + "\n", "ok.yaml")
+    value = doc.data["a"]
+    for _ in range(depth - 1):
+        value = value[0]
+    assert value == [1]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("1: x\n", "found key 1 of type int; keys are strings"),
+    ("on: x\n", "found key True of type bool"),
+    ("? [1, 2]\n: x\n", "of type list; keys are strings"),
+    ("a: !!binary aGVsbG8=\n", "explicit YAML tags are not allowed"),
+    ("a: !!python/name:os.system\n", "python tags are not allowed"),
+])
+def test_only_plain_data_loads(text, message):
+    with pytest.raises(CaseError, match=re.escape(message)):
+        load_text(text, "odd.yaml")
+
+
+def test_dates_stay_text():
+    """An invalid date used to raise ValueError from the timestamp constructor; a case has no dates."""
+    assert load_text("a: 2024-13-45\nb: 2024-01-02\n", "d.yaml").data == {"a": "2024-13-45", "b": "2024-01-02"}
+
+
+def test_any_unexpected_error_becomes_the_files_case_error(monkeypatch, tmp_path):
+    import lstm_atlas.validate as validate
+
+    def explode(doc):
+        raise KeyError("no such thing")
+
+    monkeypatch.setattr(validate, "build_case", explode)
+    path = tmp_path / "case.yaml"
+    path.write_text("id: case\n")
+    with pytest.raises(CaseError, match=r"cannot validate this case \(KeyError: 'no such thing'\)") as info:
+        validate.load_case(path)
+    assert info.value.path == str(path)
