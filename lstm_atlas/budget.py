@@ -35,6 +35,9 @@ ITEM_BYTES = {"float16": 2, "float32": 4, "float64": 8, "int8": 1, "int16": 2, "
               "bool": 1, "str": 128, "object": 40}
 #: A numpy object array holds a pointer plus one boxed Python scalar per element.
 OBJECT_BYTES = 40
+#: A Python list object before its pointers, and an ndarray object (a view) before its data.
+LIST_HEADER_BYTES = 56
+ARRAY_HEADER_BYTES = 128
 #: '<U32', what numpy makes of a float or int converted to text.
 NUMBER_AS_TEXT_BYTES = 4 * 32
 
@@ -153,8 +156,12 @@ def _raw(spec: dict) -> Sketch:
              "nan": None, "inf": None, "arange": float(count)}.get(fill)
     if fill == "full":
         value = spec["value"]
-        if isinstance(value, str) and dtype in (None, "str"):
-            item = 4 * max(len(value), 1)
+        if dtype == "str":
+            item = 4  # numpy's bare str dtype is '<U1': the value is cut to one character
+        elif isinstance(value, str) and dtype is None:
+            item = 4 * max(len(value), 1)  # '<U{len}' for every element
+        elif isinstance(value, str) and dtype == "object":
+            item = 8 + 56 + len(value)  # numpy stores a str object per element
         elif dtype:
             item = ITEM_BYTES[dtype]
         bound = _high_of([value])
@@ -165,10 +172,10 @@ def _raw(spec: dict) -> Sketch:
 
 def _final_dtype(spec: dict, raw: Sketch) -> Sketch:
     """The ``astype(dtype or default)`` every generated fill goes through."""
-    if spec.get("fill", "random") in ("literal", "ragged"):
-        return raw
+    if spec.get("fill", "random") in ("literal", "ragged") or (spec.get("fill") == "full" and spec.get("dtype")):
+        return raw  # already in its dtype; the astype copy is the same size
     dtype = spec.get("dtype")
-    item = ITEM_BYTES[dtype] if dtype else 4
+    item = ITEM_BYTES[dtype] if dtype else (8 if spec.get("fill") == "randint" else 4)  # data.py's defaults
     if dtype == "str" and raw.item > 8:
         item = raw.item
     return replace(raw, item=item)
@@ -243,10 +250,16 @@ def _object_item(s: Sketch) -> int:
 
 
 def _container(s: Sketch, container: str) -> Sketch:
-    if container == "list":
-        return replace(s, item=_object_item(s))
-    if container == "object_array":
-        return replace(s, count=s.samples, item=8)
+    if container == "list":  # nested lists: a header per list, a pointer and a boxed scalar per element
+        dims = s.shape if s.shape else (s.samples, s.longest, s.inner)
+        lists = sum(math.prod(dims[:i]) for i in range(len(dims)))
+        pointers = sum(math.prod(dims[:i + 1]) for i in range(len(dims)))
+        boxed = _object_item(s) - 8
+        total = LIST_HEADER_BYTES * lists + 8 * pointers + boxed * s.count
+        return replace(s, item=math.ceil(total / max(s.count, 1)))
+    if container == "object_array":  # one ndarray object per sample, over the same elements
+        per_sample = s.count / max(s.samples, 1)
+        return replace(s, item=s.item + math.ceil(ARRAY_HEADER_BYTES / max(per_sample, 1)))
     return s  # ndarray, list_of_arrays, tensor, ragged_tensor and dataset copy the elements once
 
 
@@ -320,7 +333,8 @@ class _ModelEstimate:
         self.item = item  # bytes per weight and per output element
         self.unknown = unknown  # stands for a dimension the case leaves open (None)
         self.layers: list[_Layer] = []
-        self.batch = 1
+        self.batch = 1  # the batch size a layer or the input declares (stateful states are per batch row)
+        self.rows = 1  # samples in the case's largest data entry
 
     def declared(self, config: dict, at: tuple) -> tuple | None:
         for key in SHAPE_KEYS:
@@ -429,13 +443,13 @@ def _fed_shape(variant: dict, finals: dict) -> tuple | None:
     return None
 
 
-def check_model(model: dict, variant: dict, finals: dict, where: tuple, error: Error) -> None:
-    """Refuse a model whose weights or layer outputs on the case's data exceed the caps."""
+def estimate_model(model: dict, variant: dict, finals: dict, where: tuple, error: Error) -> _ModelEstimate:
+    """Follow the model's layers over the case's data: weights and output shape of each layer."""
     per_sample = [s.count // max(s.samples, 1) for s in finals.values()]
     unknown = max(per_sample + [1])
-    rows = max([s.samples for s in finals.values()] + [1])
     item = 8 if "float64" in repr(model) else 4
     estimate = _ModelEstimate(error, unknown, item)
+    estimate.rows = max([s.samples for s in finals.values()] + [1])
     declared_input = model.get("input")
     if declared_input is not None:
         estimate.batch = size_value(declared_input.get("batch_size")) or 1
@@ -447,13 +461,20 @@ def check_model(model: dict, variant: dict, finals: dict, where: tuple, error: E
         estimate.layer(model["layer"], shape, where + ("layer",))
     for i, spec in enumerate(model.get("layers", [])):
         shape = estimate.layer(spec, shape, where + ("layers", i))
+    return estimate
+
+
+def check_model(model: dict, variant: dict, finals: dict, where: tuple, error: Error) -> None:
+    """Refuse a model whose weights or layer outputs on the case's data exceed the caps."""
+    estimate = estimate_model(model, variant, finals, where, error)
+    item = estimate.item
     total = sum(layer.params for layer in estimate.layers) * item
     if total > MAX_PARAM_BYTES:
         largest = max(estimate.layers, key=lambda layer: layer.params)
         raise error(f"the model holds about {human(total)} of weights ({largest.what} alone "
                     f"{human(largest.params * item)}), over the cap of {human(MAX_PARAM_BYTES)} (MAX_PARAM_BYTES)",
                     largest.field)
-    rows = max(rows, estimate.batch)
+    rows = max(estimate.rows, estimate.batch)
     for layer in estimate.layers:
         out_bytes = rows * math.prod(layer.out) * item
         if out_bytes > MAX_ACTIVATION_BYTES:
