@@ -33,7 +33,7 @@ LOSSES = (
     "mse", "mae", "mape", "msle", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error", "binary_crossentropy", "categorical_crossentropy",
     "sparse_categorical_crossentropy", "binary_focal_crossentropy", "hinge", "squared_hinge", "categorical_hinge",
-    "huber", "log_cosh", "logcosh", "kld", "kl_divergence", "poisson", "cosine_similarity",
+    "huber", "log_cosh", "kld", "kl_divergence", "poisson", "cosine_similarity",
 )
 
 METRICS = (

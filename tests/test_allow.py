@@ -1,0 +1,97 @@
+"""Names in a case come from allow-lists; nested config objects are layer specs or nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from lstm_atlas import allow
+from lstm_atlas.errors import CaseError
+from lstm_atlas.load import load_text
+from lstm_atlas.validate import build_case
+
+from .conftest import good_case
+
+
+def _error(message, parts):
+    return CaseError(message, field=".".join(map(str, parts)))
+
+
+def _with_layer(layer_yaml: str) -> str:
+    return good_case().replace("    - LSTM: {units: 4}\n", f"    - {layer_yaml}\n", 1)
+
+
+@pytest.mark.parametrize("layer,field,message", [
+    ("TFSMLayer: {filepath: /tmp/model, call_endpoint: serve}", "model.layers[0]", "unknown layer 'TFSMLayer'"),
+    ("Lambda: {function: print}", "model.layers[0]", "unknown layer 'Lambda'"),
+    ("{class_name: LSTM, config: {units: 4}, module: os}", "model.layers[0].module", "schema"),
+    ("Bidirectional: {layer: {class_name: LSTM, module: os, config: {units: 4}}}",
+     "model.layers[0].Bidirectional.layer.module", "has no field 'module'"),
+    ("Bidirectional: {layer: {TFSMLayer: {filepath: /x}}}", "model.layers[0].Bidirectional.layer",
+     "unknown layer 'TFSMLayer'"),
+    ("RNN: {cell: {LSTMCell: {units: 4}, GRUCell: {units: 4}}}", "model.layers[0].RNN.cell", "names one class"),
+    ("RNN: {cell: []}", "model.layers[0].RNN.cell", "a layer is a mapping"),
+    ("StackedRNNCells: {cells: [{LSTMCell: {units: 4}}, 7]}", "model.layers[0].StackedRNNCells.cells[1]",
+     "a layer is a mapping"),
+    ("LSTM: {units: 4, kernel_initializer: {class_name: GlorotUniform, config: {}}}",
+     "model.layers[0].LSTM.kernel_initializer", "nested config object is not allowed"),
+    ("LSTM: {units: 4, extra: [1, {module: os}]}", "model.layers[0].LSTM.extra[1]",
+     "nested config object is not allowed"),
+    ("LSTM: {units: 4, kernel_initializer: my_module.my_init}", "model.layers[0].LSTM.kernel_initializer",
+     "initializer 'my_module.my_init' is not in the allow-list"),
+    ("LSTM: {units: 4, recurrent_activation: hard_swishy}", "model.layers[0].LSTM.recurrent_activation",
+     "activation 'hard_swishy' is not in the allow-list"),
+    ("LSTM: {units: 4, dtype: float128}", "model.layers[0].LSTM.dtype", "dtype 'float128' is not in the allow-list"),
+    ("{class_name: LSTM, config: [4]}", "model.layers[0].config", "schema"),
+])
+def test_layer_names_and_nested_objects_are_allow_listed(layer, field, message):
+    with pytest.raises(CaseError, match=message) as info:
+        build_case(load_text(_with_layer(layer)))
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize("old,new,field,message", [
+    ("optimizer: adam", "optimizer: Adamm", "model.compile.optimizer", "unknown optimizer 'Adamm'"),
+    ("loss: mse", "loss: my_loss", "model.compile.loss", "unknown loss 'my_loss'"),
+    ("loss: mse", "loss: mse, metrics: [accuracy, f1_custom]", "model.compile.metrics[1]",
+     "unknown metric 'f1_custom'"),
+    ("input: {shape: [5, 3]}", "input: {shape: [5, 3], dtype: 'float128'}", "model.input.dtype",
+     "dtype 'float128' is not in the allow-list"),
+])
+def test_compile_names_are_allow_listed(old, new, field, message):
+    with pytest.raises(CaseError, match=message) as info:
+        build_case(load_text(good_case().replace(old, new, 1)))
+    assert info.value.field == field
+
+
+def test_allowed_names_pass():
+    layer = ("Bidirectional: {layer: {LSTM: {units: 4, activation: tanh, kernel_initializer: glorot_uniform, "
+             "kernel_regularizer: l2, dtype: float32}}, merge_mode: sum}")
+    case = build_case(load_text(_with_layer(layer).replace("optimizer: adam", "optimizer: RMSprop")))
+    assert case.variants["repro"]["model"]["layers"][0]["Bidirectional"]["merge_mode"] == "sum"
+
+
+def test_split_layer_spec_reads_both_forms():
+    assert allow.split_layer_spec({"LSTM": None}, ("l",), _error) == ("LSTM", {}, ("l", "LSTM"))
+    assert allow.split_layer_spec({"class_name": "GRU", "config": {"units": 2}}, ("l",), _error) == (
+        "GRU", {"units": 2}, ("l", "config"))
+
+
+@pytest.mark.tf
+def test_every_allow_listed_name_exists_in_the_installed_keras():
+    """A typo in an allow-list would make a name unusable; a name missing from Keras is reported per case."""
+    from lstm_atlas import compat
+
+    keras = compat.keras()
+    layers = compat.layer_classes()
+    missing = [n for n in allow.LAYER_CLASSES if n not in layers]
+    assert not missing, missing
+    optimizers = compat.optimizer_classes()
+    assert [n for n in allow.OPTIMIZERS if n not in optimizers] == []
+    for name in allow.ACTIVATIONS:
+        if name in ("mish", "log_softmax", "relu6", "leaky_relu", "silu") and not compat.is_keras3():
+            continue  # Keras 3 additions
+        assert keras.activations.get(name) is not None, name
+    for name in allow.LOSSES:
+        assert keras.losses.get(name) is not None, name
+    for name in allow.INITIALIZERS:
+        assert keras.initializers.get(name) is not None, name
