@@ -14,6 +14,22 @@ from .conftest import BROKEN_DIR, broken_expectations, good_case
 pytestmark = pytest.mark.tf
 
 
+PREPARE_EXPLODES = """
+import lstm_atlas.run as run
+
+_prepare = run.prepare
+
+
+def prepare(case, variant):
+    if case.id == "explodes":
+        raise KeyError("boom")
+    return _prepare(case, variant)
+
+
+run.prepare = prepare
+"""
+
+
 def _results(pytester, name="r.json"):
     return read_results(pytester.path / name)
 
@@ -23,10 +39,16 @@ def test_broken_files_fail_alone_and_the_rest_runs(pytester, case_dir):
         shutil.copy(path, pytester.path / "cases" / "input-rank" / path.name)
     case_dir("good-case", good_case())
     case_dir("wrong-claim", good_case("wrong-claim", raises="TypeError"))
+    # A valid file whose preparation fails with something other than a CaseError fails alone too.
+    case_dir("explodes", good_case("explodes"))
+    pytester.makeconftest(PREPARE_EXPLODES)
     result = pytester.runpytest_subprocess("cases", "--atlas-devices", "cpu", "--atlas-results", "r.json")
     broken = broken_expectations()
-    result.assert_outcomes(passed=3, failed=len(broken) + 1)
+    result.assert_outcomes(passed=3, failed=len(broken) + 2)
     out = result.stdout.str()
+    assert "Interrupted" not in out and "error during collection" not in out
+    assert out.count("invalid case file explodes.yaml") == 1
+    assert "cannot prepare this case (KeyError: 'boom')" in out
     for path, line, field, message in broken:
         # one located error per broken file, naming file, line and field
         assert out.count(f"invalid case file {path.name}") == 1
@@ -44,7 +66,7 @@ def test_broken_files_fail_alone_and_the_rest_runs(pytester, case_dir):
     verdicts = {i["nodeid"].split("::")[-1]: i["verdict"] for i in data["items"]}
     assert verdicts["good-case[repro-cpu]"] == "pass" and verdicts["good-case[fix-cpu]"] == "pass"
     assert verdicts["wrong-claim[repro-cpu]"] == "fail"
-    assert sum(v == "invalid" for v in verdicts.values()) == len(broken)
+    assert sum(v == "invalid" for v in verdicts.values()) == len(broken) + 1
     invalid = next(i for i in data["items"] if i["case_id"] == "unknown-layer")
     assert invalid["location"] == {"path": invalid["location"]["path"], "line": 9, "field": "model.layers[0]"}
     env = data["environment"]
