@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lstm_atlas.errors import CaseError
-from lstm_atlas.load import load_text
+from lstm_atlas.load import LoadedDocument, load_text
 from lstm_atlas.validate import build_case, deep_merge, load_case, steps_of
 
 from .conftest import CASES_DIR, good_case
@@ -61,3 +65,46 @@ def test_claim_exception_name_is_checked():
     with pytest.raises(CaseError, match="unknown exception class 'TypeErorr'") as info:
         build_case(load_text(text))
     assert info.value.field == "claim.raises"
+
+
+def _paths(value, prefix=()):
+    """Every path into a case's plain data, for replacing one subtree at a time."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, prefix + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _paths(item, prefix + (i,))
+
+
+def _replace(value, path, new):
+    if not path:
+        return new
+    out = copy.deepcopy(value)
+    target = out
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = new
+    return out
+
+
+_GOOD = load_text(good_case()).data
+_GOOD_PATHS = list(_paths(_GOOD))[1:]
+_SCALARS = (st.none() | st.booleans() | st.integers(-(10 ** 12), 10 ** 12) | st.floats()
+            | st.sampled_from(["", "LSTM", "x", "float32", "none", "1e9", "-1", "object", "str", "layer"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+    st.sampled_from(["LSTM", "units", "layer", "cell", "cells", "class_name", "config", "shape", "fill", "x", "Dense",
+                     "input_shape", "values", "preprocess", "to_categorical", "num_classes", "dtype"]),
+    inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(_GOOD_PATHS), new=_VALUES)
+def test_any_mutation_of_a_case_is_valid_or_a_located_case_error(path, new):
+    """Whatever a field holds, validation answers with a CaseError naming the file, never another exception."""
+    doc = LoadedDocument(path="<string>", data=_replace(_GOOD, path, new), lines={})
+    try:
+        build_case(doc)
+    except CaseError as exc:
+        assert exc.message
