@@ -7,11 +7,12 @@ import tracemalloc
 
 import pytest
 
+from lstm_atlas import load
 from lstm_atlas.errors import CaseError
 from lstm_atlas.load import MAX_DEPTH, load_text
 from lstm_atlas.validate import build_case, load_case
 
-from .conftest import broken_expectations
+from .conftest import CASES_DIR, broken_expectations
 
 
 @pytest.mark.parametrize("path,line,field,message", broken_expectations(),
@@ -154,3 +155,25 @@ def test_any_unexpected_error_becomes_the_files_case_error(monkeypatch, tmp_path
     with pytest.raises(CaseError, match=r"cannot validate this case \(KeyError: 'no such thing'\)") as info:
         validate.load_case(path)
     assert info.value.path == str(path)
+
+
+def _outcome(path):
+    try:
+        doc = load_case(path)
+        return ("valid", doc.spec)
+    except CaseError as exc:
+        return ("invalid", exc.line, exc.field, exc.message.split(":")[0])
+
+
+@pytest.mark.skipif(len(load.LOADERS) < 2, reason="PyYAML without libyaml: one loader only")
+def test_libyaml_and_pure_python_loaders_agree(monkeypatch):
+    """libyaml parses, PyYAML's composer applies the rules; the pure-Python parser must give the same answers."""
+    paths = sorted(CASES_DIR.rglob("*.yaml")) + [e[0] for e in broken_expectations()]
+    outcomes = {}
+    for loader in load.LOADERS:
+        monkeypatch.setattr(load, "_CaseLoader", loader)
+        outcomes[loader.__name__] = [_outcome(p) for p in paths]
+    fast, pure = outcomes["_CCaseLoader"], outcomes["_PyCaseLoader"]
+    assert [o[0] for o in fast].count("valid") >= 10
+    for path, a, b in zip(paths, fast, pure):
+        assert a == b, path.name
