@@ -23,7 +23,6 @@ def _with_layer(layer_yaml: str) -> str:
 @pytest.mark.parametrize("layer,field,message", [
     ("TFSMLayer: {filepath: /tmp/model, call_endpoint: serve}", "model.layers[0]", "unknown layer 'TFSMLayer'"),
     ("Lambda: {function: print}", "model.layers[0]", "unknown layer 'Lambda'"),
-    ("{class_name: LSTM, config: {units: 4}, module: os}", "model.layers[0].module", "schema"),
     ("Bidirectional: {layer: {class_name: LSTM, module: os, config: {units: 4}}}",
      "model.layers[0].Bidirectional.layer.module", "has no field 'module'"),
     ("Bidirectional: {layer: {TFSMLayer: {filepath: /x}}}", "model.layers[0].Bidirectional.layer",
@@ -47,6 +46,12 @@ def test_layer_names_and_nested_objects_are_allow_listed(layer, field, message):
     with pytest.raises(CaseError, match=message) as info:
         build_case(load_text(_with_layer(layer)))
     assert info.value.field == field
+
+
+def test_top_level_layer_spec_with_a_module_is_a_schema_error():
+    with pytest.raises(CaseError, match="schema") as info:
+        build_case(load_text(_with_layer("{class_name: LSTM, config: {units: 4}, module: os}")))
+    assert info.value.field.startswith("model.layers[0].")  # which key the schema names first varies
 
 
 @pytest.mark.parametrize("old,new,field,message", [
