@@ -31,8 +31,8 @@ MAX_PARAM_BYTES = 64 * MiB
 MAX_ACTIVATION_BYTES = MAX_TENSOR_BYTES
 
 #: Bytes per element of each case dtype in a numpy array; ``str`` from numbers is '<U32'.
-ITEM_BYTES = {"float16": 2, "float32": 4, "float64": 8, "int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint8": 1,
-              "bool": 1, "str": 128, "object": 40}
+ITEM_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "complex64": 8, "complex128": 16, "int8": 1,
+              "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "bool": 1, "str": 128, "object": 40}
 #: A numpy object array holds a pointer plus one boxed Python scalar per element.
 OBJECT_BYTES = 40
 #: A Python list object before its pointers, and an ndarray object (a view) before its data.
@@ -42,6 +42,11 @@ ARRAY_HEADER_BYTES = 128
 NUMBER_AS_TEXT_BYTES = 4 * 32
 
 Error = Callable[[str, tuple], CaseError]
+
+
+def item_bytes(dtype: str) -> int:
+    """Bytes per element of a dtype name; one this table does not know yet counts as the widest number."""
+    return ITEM_BYTES.get(dtype, 16)
 
 
 def human(n: float) -> str:
@@ -120,7 +125,7 @@ def _rect_shape(values) -> tuple | None:
 def _text_item(values, dtype: str | None) -> int:
     """Bytes per element when numpy converts these leaves to an array (text widens every element)."""
     if dtype and dtype != "str":
-        return ITEM_BYTES[dtype]
+        return item_bytes(dtype)
     texts = [len(v) for v in values if isinstance(v, str)]
     if texts:
         return 4 * max(max(texts), 32 if len(texts) < len(values) else 1)
@@ -163,7 +168,7 @@ def _raw(spec: dict) -> Sketch:
         elif isinstance(value, str) and dtype == "object":
             item = 8 + 56 + len(value)  # numpy stores a str object per element
         elif dtype:
-            item = ITEM_BYTES[dtype]
+            item = item_bytes(dtype)
         bound = _high_of([value])
     samples = shape[0] if shape else 1
     longest = shape[1] if len(shape) > 1 else 1
@@ -175,7 +180,7 @@ def _final_dtype(spec: dict, raw: Sketch) -> Sketch:
     if spec.get("fill", "random") in ("literal", "ragged") or (spec.get("fill") == "full" and spec.get("dtype")):
         return raw  # already in its dtype; the astype copy is the same size
     dtype = spec.get("dtype")
-    item = ITEM_BYTES[dtype] if dtype else (8 if spec.get("fill") == "randint" else 4)  # data.py's defaults
+    item = item_bytes(dtype) if dtype else (8 if spec.get("fill") == "randint" else 4)  # data.py's defaults
     if dtype == "str" and raw.item > 8:
         item = raw.item
     return replace(raw, item=item)
@@ -207,13 +212,13 @@ def _step(s: Sketch, name: str, arg, where: tuple, error: Error) -> list[Sketch]
         dtype = arg.get("dtype", "int32")
         shape = (s.samples, length) + ((s.inner,) if s.inner > 1 else ())
         high = None if s.high is None else max(s.high, abs(_number(arg.get("value", 0)) or 0))
-        return [Sketch(math.prod(shape), ITEM_BYTES[dtype], shape, s.samples, length, s.inner, high)]
+        return [Sketch(math.prod(shape), item_bytes(dtype), shape, s.samples, length, s.inner, high)]
     if name == "reshape":
         return [_reshaped(as_array, _resolve(arg, s.count))]
     if name == "astype":
         if arg == "str":
             return [replace(as_array, item=NUMBER_AS_TEXT_BYTES if s.item <= 8 else s.item)]
-        return [replace(as_array, item=_object_item(s) if arg == "object" else ITEM_BYTES[arg])]
+        return [replace(as_array, item=_object_item(s) if arg == "object" else item_bytes(arg))]
     if name == "expand_dims":
         if as_array.shape is None:
             return [as_array]
