@@ -30,6 +30,9 @@ MAX_PARAM_BYTES = 64 * MiB
 #: The largest layer output the model computes on the case's data (layer outputs share the tensor cap).
 MAX_ACTIVATION_BYTES = MAX_TENSOR_BYTES
 
+#: Longest sequence an ``unroll: true`` layer may see: unrolling copies the cell's graph once per step.
+MAX_UNROLL_STEPS = 1000
+
 #: Bytes per element of each case dtype in a numpy array; ``str`` from numbers is '<U32'.
 ITEM_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "complex64": 8, "complex128": 16, "int8": 1,
               "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "bool": 1, "str": 128, "object": 40}
@@ -372,6 +375,9 @@ class _ModelEstimate:
         feat = shape[-1]
         units_at = at + ("units",)
         params, out = 0, shape
+        if config.get("unroll") and not name.endswith("Cell") and len(shape) > 1 and shape[0] > MAX_UNROLL_STEPS:
+            raise self.error(f"unroll over {shape[0]} time steps copies the cell {shape[0]} times, over the cap of "
+                             f"{MAX_UNROLL_STEPS} (MAX_UNROLL_STEPS)", at + ("unroll",))
         if name in RNN_GATES:
             units = size_value(config.get("units"))
             gates = RNN_GATES[name]
@@ -456,12 +462,15 @@ def estimate_model(model: dict, variant: dict, finals: dict, where: tuple, error
     estimate = _ModelEstimate(error, unknown, item)
     estimate.rows = max([s.samples for s in finals.values()] + [1])
     declared_input = model.get("input")
+    fed = _fed_shape(variant, finals)
     if declared_input is not None:
         estimate.batch = size_value(declared_input.get("batch_size")) or 1
         shape = _dims(declared_input["shape"], unknown)
+        if fed is not None and len(fed) == len(shape):  # an open (None) dimension takes the fed data's
+            shape = tuple(f if d is None else s for d, s, f in zip(declared_input["shape"], shape, fed))
         estimate.check_declared(shape, where + ("input", "shape"))
     else:
-        shape = _fed_shape(variant, finals) or (unknown,)
+        shape = fed or (unknown,)
     if "layer" in model:
         estimate.layer(model["layer"], shape, where + ("layer",))
     for i, spec in enumerate(model.get("layers", [])):

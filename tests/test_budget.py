@@ -129,10 +129,13 @@ def _case_with(model_lines: str, data_lines: str = "  x: {shape: [4, 5, 3]}\n  y
      "model.layers[1].RepeatVector.n", "MAX_ACTIVATION_BYTES"),
     ("  layers:\n    - LSTM: {units: '100000'}\n  compile: {optimizer: adam, loss: mse}\n",
      "model.layers[0].LSTM.units", "MAX_PARAM_BYTES"),
+    ("  input: {shape: [null, 3]}\n  layers:\n    - RNN: {cell: {LSTMCell: {units: 4}}, unroll: true}\n"
+     "  compile: {optimizer: adam, loss: mse}\n", "model.layers[0].RNN.unroll", "MAX_UNROLL_STEPS"),
 ])
 def test_model_sizes_are_capped_before_building(model, field, message):
+    data = "  x: {shape: [4, 5000, 3]}\n  y: {shape: [4, 1]}\n" if "unroll" in model else None
     with pytest.raises(CaseError, match=message) as info:
-        build_case(load_text(_case_with(model)))
+        build_case(load_text(_case_with(model, data) if data else _case_with(model)))
     assert info.value.field == field
 
 
