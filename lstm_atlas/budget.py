@@ -344,7 +344,14 @@ class _ModelEstimate:
         self.batch = 1  # the batch size a layer or the input declares (stateful states are per batch row)
         self.rows = 1  # samples in the case's largest data entry
 
-    def declared(self, config: dict, at: tuple) -> tuple | None:
+    def declared(self, name: str, config: dict) -> tuple[tuple, str] | None:
+        """The per-sample input shape a layer declares, and the key it is under.
+
+        Besides ``input_shape``/``batch_input_shape``, Keras 2 turns ``input_dim`` (and for the
+        recurrent layers ``input_length``; for ``Embedding`` only ``input_length``) into one.
+        """
+        if config.get("batch_size") is not None:
+            self.batch = max(self.batch, size_value(config["batch_size"]))
         for key in SHAPE_KEYS:
             value = config.get(key)
             if isinstance(value, list):
@@ -352,10 +359,17 @@ class _ModelEstimate:
                 if key != "input_shape":
                     self.batch = max(self.batch, dims[0] if dims else 1)
                     dims = dims[1:]
-                return dims
-        if config.get("batch_size") is not None:
-            self.batch = max(self.batch, size_value(config["batch_size"]))
-        return None
+                return dims, key
+        if name == "Embedding":
+            length = config.get("input_length")
+            return ((size_value(length),), "input_length") if length is not None else None
+        if config.get("input_dim") is None and config.get("input_length") is None:
+            return None
+        key = "input_dim" if config.get("input_dim") is not None else "input_length"
+        dims = _dims([config.get("input_dim")], self.unknown)
+        if name in RNN_GATES and not name.endswith("Cell"):
+            dims = _dims([config.get("input_length")], self.unknown) + dims
+        return dims, key
 
     def check_declared(self, shape: tuple, field: tuple) -> None:
         """A declared input shape sizes every batch the model takes; it must fit the tensor cap."""
@@ -366,11 +380,10 @@ class _ModelEstimate:
 
     def layer(self, spec, shape: tuple, where: tuple) -> tuple:
         name, config, at = split_layer_spec(spec, where, self.error)
-        declared = self.declared(config, at)
+        declared = self.declared(name, config)
         if declared is not None:
-            key = next(k for k in SHAPE_KEYS if isinstance(config.get(k), list))
-            self.check_declared(declared, at + (key,))
-            shape = declared
+            shape, key = declared
+            self.check_declared(shape, at + (key,))
         shape = shape or (1,)
         feat = shape[-1]
         units_at = at + ("units",)

@@ -129,6 +129,10 @@ def _case_with(model_lines: str, data_lines: str = "  x: {shape: [4, 5, 3]}\n  y
      "model.layers[1].RepeatVector.n", "MAX_ACTIVATION_BYTES"),
     ("  layers:\n    - LSTM: {units: '100000'}\n  compile: {optimizer: adam, loss: mse}\n",
      "model.layers[0].LSTM.units", "MAX_PARAM_BYTES"),
+    ("  layers:\n    - Dense: {units: 64, input_dim: 10000000}\n  compile: {optimizer: adam, loss: mse}\n",
+     "model.layers[0].Dense.units", "MAX_PARAM_BYTES"),
+    ("  layers:\n    - LSTM: {units: 4, input_dim: 3, input_length: 100000000}\n"
+     "  compile: {optimizer: adam, loss: mse}\n", "model.layers[0].LSTM.input_dim", "declared input"),
     ("  input: {shape: [null, 3]}\n  layers:\n    - RNN: {cell: {LSTMCell: {units: 4}}, unroll: true}\n"
      "  compile: {optimizer: adam, loss: mse}\n", "model.layers[0].RNN.unroll", "MAX_UNROLL_STEPS"),
 ])
