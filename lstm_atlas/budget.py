@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from .allow import NESTED_LAYER_KEYS, split_layer_spec
+from .allow import split_layer_spec
 from .errors import CaseError
 
 MiB = 1024 * 1024
