@@ -44,6 +44,7 @@ MAX_QUERY_CHARS = 200_000
 MATCH_AT = 0.72
 LIKELY_AT = 0.55
 
+_RANK_TOKEN_RE = re.compile(r"ndim=rank(\d)")
 _WORD_RE = re.compile(r"<\w+>|[A-Za-z][A-Za-z0-9_]*")
 _PLACEHOLDERS = {"<num>", "<shape>", "<name>", "<dtype>", "<path>", "<addr>", "<tensor>", "<object>",
                  "<class>", "<node>", "<loc>"}
@@ -266,7 +267,11 @@ def _similarity(index: Index, qvec: dict, qtemplate: str, i: int) -> float:
     fuzzy = fuzz.token_set_ratio(qtemplate, doc) / 100.0
     if min(len(qtemplate), len(doc)) < 12:  # token sets of a few characters match too easily
         fuzzy = fuzz.ratio(qtemplate, doc) / 100.0
-    return 0.55 * cos + 0.45 * fuzzy
+    sim = 0.55 * cos + 0.45 * fuzzy
+    qranks, dranks = _RANK_TOKEN_RE.findall(qtemplate), _RANK_TOKEN_RE.findall(doc)
+    if qranks and dranks and qranks != dranks:  # "found ndim=4" is another cause than "found ndim=2"
+        sim *= 0.9
+    return sim
 
 
 def explain(text: str, index: Index, tf: str | None = None, keras: str | None = None,
@@ -305,7 +310,7 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
         if any(p.search(qmessage) for p in index.patterns.get(cid, [])):
             score = max(score, 0.75 + 0.25 * sim)
         words = set(index.cases[cid]["words"])
-        score += 0.01 * min(len(words & context), 3)
+        score += 0.005 * min(len(words & context), 3)
         # tie-break on the raw text (numbers, names) without moving a score between bands
         tie = 0.004 * fuzz.ratio(qmessage[:600], index.messages[i]["message"][:600]) / 100.0
         scored.append((min(score, 1.0) + tie, cid, i))

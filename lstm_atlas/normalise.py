@@ -63,10 +63,11 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\((?:\s*(?:None|\?|-?\d+|Dimension\(\w+\))\s*,)+\s*(?:None|\?|-?\d+|Dimension\(\w+\))?\s*\)"),
      "<shape>"),
     (re.compile(r"\[(?:\s*(?:None|\?|-?\d+)\s*,)+\s*(?:None|\?|-?\d+)\s*\]"), "<shape>"),
-    (re.compile(r"\(\)"), "<shape>"),
+    (re.compile(r"(?<![\w])\(\)"), "<shape>"),
     # quoted names: 'lstm_3', "sequential_1/lstm/..." -> <name>
-    (re.compile(r"'[^'\n]{1,200}'"), "<name>"),
-    (re.compile(r'"[^"\n]{1,200}"'), "<name>"),
+    (re.compile(r"'[^'\s]{1,200}'"), "<name>"),
+    (re.compile(r"'[^'\n]{0,200}\([^'\n]{0,300}'"), "<name>"),  # quoted code: 'cudnnSetRNN...( a, b )'
+    (re.compile(r'"[^"\s]{1,200}"'), "<name>"),
     # unquoted layer names after the words Keras puts before them
     (re.compile(r"\b(of|with|calling|for) layer (?!<)[\w/.\-]+"), r"\1 layer <name>"),
     (re.compile(r"\bexpected (?!<|ndim|shape|min_ndim|axis|input|a\b|one\b|the\b)\w+ to have\b"),
@@ -107,7 +108,7 @@ def signature(exc_type: str | None, message: str) -> str:
 
 #: "ValueError: ...", "tensorflow.python.framework.errors_impl.InvalidArgumentError: ...".
 _HEADER_RE = re.compile(r"^\s*(?:[A-Za-z_][\w]*\.)*(?P<cls>(?:[A-Z]\w*)?(?:Error|Exception|Exit|Warning))"
-                        r"(?:\s*:\s?(?P<rest>.*))?$")
+                        r"(?:\s*\(see above for traceback\))?(?:\s*:\s?(?P<rest>.*))?$")
 #: Frames: plain Python, IPython 8 ("File ~/x.py:12, in f"), old Jupyter ("/x.py in f(a, b)").
 _FRAME_RES = (
     re.compile(r'^\s*File "[^"]*", line \d+'),
@@ -160,6 +161,8 @@ def split_traceback(text: str) -> tuple[str | None, str]:
     the text itself is the message.
     """
     text = strip_ansi(text or "").replace("\r\n", "\n").replace("\r", "\n")
+    # pasted into Markdown: **bold** class names, ``` fences
+    text = "\n".join(line for line in text.replace("**", "").split("\n") if not line.strip().startswith("```"))
     lines = text.split("\n")
     header_at = None
     jupyter_cls = None
@@ -190,11 +193,25 @@ def split_traceback(text: str) -> tuple[str | None, str]:
         return m.group("cls"), _clean_lines(message).strip()
     # no "Error:" line: a TensorFlow log line, or the bare message
     cleaned = _clean_lines(text)
-    for line in text.split("\n"):
+    for k, line in enumerate(lines):
         stripped = _LOG_PREFIX_RE.sub("", line).strip()
         m = _OP_REQUIRES_RE.match(stripped) or _STATUS_RE.match(stripped)
         if m:
-            return TF_STATUS.get(m.group("status").strip(), jupyter_cls), m.group("rest").strip()
-    kept = [line for line in cleaned.split("\n") if not _is_frame(line) and not _CODE_CONTEXT_RE.match(line)
-            and not line.strip().startswith("Traceback (most recent call last)")]
+            more = []  # the status message may go on over the next lines, up to the next log line
+            for following in lines[k + 1:]:
+                if not following.strip() or _LOG_PREFIX_RE.match(following):
+                    break
+                more.append(following.strip())
+            return TF_STATUS.get(m.group("status").strip(), jupyter_cls), " ".join([m.group("rest").strip()] + more)
+    kept, after_frame = [], False
+    for line in cleaned.split("\n"):
+        if _is_frame(line):
+            after_frame = True
+            continue
+        if after_frame and line.startswith((" ", "\t")):  # the frame's code line
+            after_frame = False
+            continue
+        after_frame = False
+        if not _CODE_CONTEXT_RE.match(line):
+            kept.append(line)
     return jupyter_cls, "\n".join(kept).strip()
