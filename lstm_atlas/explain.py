@@ -330,7 +330,7 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
             id=cid, family=case["family"], title=case["title"], score=round(min(score, 1.0), 3), band=band_of(score),
             cause=case["cause"], fix=case["fix"], fix_snippet=case["fix_snippet"],
             fix_verified_on=_verified(index, case, tf, keras, device),
-            observed_on=_observed_on(index, cid, sims, sims[i]),
+            observed_on=_observed_on(index, cid, sims),
             matched_message=doc["message"], matched_origin=doc["origin"], same_message_as=same))
     return Answer(query_exception=qexc, query_template=qtemplate, matches=matches, nearest_families=
                   [(f, round(s, 3)) for f, s in nearest])
@@ -348,11 +348,14 @@ def _verified(index: Index, case: dict, tf, keras, device) -> list[dict]:
     return out
 
 
-def _observed_on(index: Index, cid: str, sims: dict, top: float) -> list[dict]:
-    """Where this message (the case's documents about as close as its best one) was seen."""
+def _observed_on(index: Index, cid: str, sims: dict) -> list[dict]:
+    """Where this message was seen: the case's recorded messages about as close to it as its closest one."""
+    docs = [i for i, doc in enumerate(index.messages) if doc["case"] == cid and doc["origin"] != "symptom"]
+    top = max((sims[i] for i in docs), default=0.0)
     out: list[dict] = []
-    for i, doc in enumerate(index.messages):
-        if doc["case"] != cid or sims[i] < top - 0.05:
+    for i in docs:
+        doc = index.messages[i]
+        if sims[i] < max(top - 0.2, 0.5):  # other wordings of the same error count; unrelated ones do not
             continue
         if doc["origin"] == "observed":
             for env, dev in doc["seen"]:
