@@ -43,6 +43,8 @@ MAX_QUERY_CHARS = 200_000
 #: (see tests/test_explain.py::test_bands_separate_known_from_unrelated).
 MATCH_AT = 0.72
 LIKELY_AT = 0.55
+#: A case's regexes are tried only where the text already resembles one of its messages.
+PATTERN_CANDIDATE_AT = 0.25
 
 _RANK_TOKEN_RE = re.compile(r"ndim=rank(\d)")
 _WORD_RE = re.compile(r"<\w+>|[A-Za-z][A-Za-z0-9_]*")
@@ -187,7 +189,13 @@ class Index:
         self.idf = {t: math.log((1 + n) / (1 + c)) + 1.0 for t, c in df.items()}
         self.default_idf = math.log(1 + n) + 1.0
         self.vectors = [self._vector(f) for f in docs]
-        self.patterns = {cid: [re.compile(p, re.I | re.S) for p in case["patterns"]] for cid, case in self.cases.items()}
+        self._patterns: dict[str, list] = {}
+
+    def patterns(self, cid: str) -> list:
+        """The case's own expect.match regexes, compiled on first use (compiling all costs 50 ms)."""
+        if cid not in self._patterns:
+            self._patterns[cid] = [re.compile(p, re.I | re.S) for p in self.cases[cid]["patterns"]]
+        return self._patterns[cid]
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Index":
@@ -307,7 +315,7 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     scored = []
     for cid, (sim, i) in best.items():
         score = sim
-        if any(p.search(qmessage) for p in index.patterns.get(cid, [])):
+        if sim >= PATTERN_CANDIDATE_AT and any(p.search(qmessage) for p in index.patterns(cid)):
             score = max(score, 0.75 + 0.25 * sim)
         words = set(index.cases[cid]["words"])
         score += 0.005 * min(len(words & context), 3)

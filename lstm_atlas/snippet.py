@@ -43,8 +43,8 @@ def _array_expr(spec: dict) -> str:
     fill = spec.get("fill", "random")
     shape = tuple(spec.get("shape", ()))
     dtype = spec.get("dtype")
-    if fill == "literal":
-        return f"np.array({_py(spec['values'])}" + (f", dtype={_np_dtype(dtype)})" if dtype else ")")
+    if fill == "literal":  # without a dtype the harness keeps the nested list until the container step
+        return f"np.array({_py(spec['values'])}, dtype={_np_dtype(dtype)})" if dtype else _py(spec["values"])
     if fill == "ragged":
         return (f"[rng.random((n, {spec['features']})).astype({_np_dtype(dtype or 'float32')}) "
                 f"for n in {_py(spec['lengths'])}]")
@@ -110,7 +110,9 @@ def _data_lines(data: dict) -> tuple[list[str], bool]:
             lines.append(f"{name}[{tuple(entry['index'])}] = {_py(entry['value'])}")
         lines += _preprocess_lines(name, spec.get("preprocess", []))
         container = spec.get("container", "ndarray")
-        if container == "list":
+        if container == "ndarray" and spec.get("fill") == "literal" and not spec.get("dtype"):
+            lines.append(f"{name} = np.asarray({name})")
+        elif container == "list":
             lines.append(f"{name} = [np.asarray(v).tolist() for v in {name}]")
         elif container == "list_of_arrays":
             lines.append(f"{name} = [np.asarray(v) for v in {name}]")
