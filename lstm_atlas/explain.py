@@ -47,6 +47,8 @@ LIKELY_AT = 0.55
 PATTERN_CANDIDATE_AT = 0.25
 
 _RANK_TOKEN_RE = re.compile(r"ndim=rank(\d)")
+_ARG_RE = re.compile(r"(?:not understood:?,?\s*|[{,]\s*)([a-z_][a-z0-9_]*)(?=\s*[:)]|\s*$)", re.I)
+_ROLE_RE = re.compile(r"checking (?:model )?(input|target)")
 _WORD_RE = re.compile(r"<\w+>|[A-Za-z][A-Za-z0-9_]*")
 _PLACEHOLDERS = {"<num>", "<shape>", "<name>", "<dtype>", "<path>", "<addr>", "<tensor>", "<object>",
                  "<class>", "<node>", "<loc>"}
@@ -275,11 +277,22 @@ def _similarity(index: Index, qvec: dict, qtemplate: str, i: int) -> float:
     fuzzy = fuzz.token_set_ratio(qtemplate, doc) / 100.0
     if min(len(qtemplate), len(doc)) < 12:  # token sets of a few characters match too easily
         fuzzy = fuzz.ratio(qtemplate, doc) / 100.0
-    sim = 0.55 * cos + 0.45 * fuzzy
+    return 0.55 * cos + 0.45 * fuzzy
+
+
+def _disagreement(qtemplate: str, doc: str) -> float:
+    """A factor below 1 where the texts name different causes in the same words (applied last)."""
+    factor = 1.0
     qranks, dranks = _RANK_TOKEN_RE.findall(qtemplate), _RANK_TOKEN_RE.findall(doc)
     if qranks and dranks and qranks != dranks:  # "found ndim=4" is another cause than "found ndim=2"
-        sim *= 0.9
-    return sim
+        factor *= 0.9
+    qargs, dargs = set(_ARG_RE.findall(qtemplate)), set(_ARG_RE.findall(doc))
+    if qargs and dargs and not qargs & dargs:  # another keyword argument is another API change
+        factor *= 0.75
+    qrole, drole = _ROLE_RE.findall(qtemplate), _ROLE_RE.findall(doc)
+    if qrole and drole and qrole != drole:  # Keras 2: "checking target" is the labels, "checking input" x
+        factor *= 0.85
+    return factor
 
 
 def explain(text: str, index: Index, tf: str | None = None, keras: str | None = None,
@@ -295,6 +308,7 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     sims: dict[int, float] = {}
     for i, doc in enumerate(index.messages):
         sim = _similarity(index, qvec, qtemplate, i)
+        factor = _disagreement(qtemplate, doc["template"])
         if qexc and doc.get("exception") and doc["exception"] != qexc:
             sim *= 0.93
         if narrowing and doc["origin"] == "observed":
@@ -308,15 +322,16 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
                 sim *= 0.97
         if narrowing and doc["origin"] == "known" and device and doc.get("device") and doc["device"] != device:
             sim *= 0.95
-        sims[i] = sim
+        sims[i] = sim * factor
         cid = doc["case"]
-        if cid not in best or sim > best[cid][0]:
-            best[cid] = (sim, i)
+        if cid not in best or sim * factor > best[cid][0] * best[cid][2]:
+            best[cid] = (sim, i, factor)
     scored = []
-    for cid, (sim, i) in best.items():
+    for cid, (sim, i, factor) in best.items():
         score = sim
         if sim >= PATTERN_CANDIDATE_AT and any(p.search(qmessage) for p in index.patterns(cid)):
             score = max(score, 0.75 + 0.25 * sim)
+        score *= factor
         words = set(index.cases[cid]["words"])
         score += 0.005 * min(len(words & context), 3)
         # tie-break on the raw text (numbers, names) without moving a score between bands

@@ -64,6 +64,10 @@ _SUBS: list[tuple[re.Pattern, str]] = [
      "<shape>"),
     (re.compile(r"\[(?:\s*(?:None|\?|-?\d+)\s*,)+\s*(?:None|\?|-?\d+)\s*\]"), "<shape>"),
     (re.compile(r"(?<![\w])\(\)"), "<shape>"),
+    # keyword-argument names are API words that tell causes apart ({'time_major': True} is not
+    # {'batch_input_shape': ...}): unquote them before quoted names become <name>
+    (re.compile(r"""([{,]\s*)['"]([A-Za-z_]\w*)['"](?=\s*:)"""), r"\1\2"),
+    (re.compile(r"""(argument[s]? not understood:?['"]?,?\s*)['"]([A-Za-z_]\w*)['"]""", re.I), r"\1\2"),
     # quoted names: 'lstm_3', "sequential_1/lstm/..." -> <name>
     (re.compile(r"'[^'\s]{1,200}'"), "<name>"),
     (re.compile(r"'[^'\n]{0,200}\([^'\n]{0,300}'"), "<name>"),  # quoted code: 'cudnnSetRNN...( a, b )'
