@@ -48,6 +48,7 @@ PATTERN_CANDIDATE_AT = 0.25
 
 _RANK_TOKEN_RE = re.compile(r"ndim=rank(\d)")
 _ARG_RE = re.compile(r"(?:not understood:?,?\s*|[{,]\s*)([a-z_][a-z0-9_]*)(?=\s*[:)]|\s*$)", re.I)
+_DIFF_RE = re.compile(r"<diff_(\w+)>")
 _ROLE_RE = re.compile(r"checking (?:model )?(input|target)")
 _WORD_RE = re.compile(r"<\w+>|[A-Za-z][A-Za-z0-9_]*")
 _PLACEHOLDERS = {"<num>", "<shape>", "<name>", "<dtype>", "<path>", "<addr>", "<tensor>", "<object>",
@@ -289,6 +290,9 @@ def _disagreement(qtemplate: str, doc: str) -> float:
     qargs, dargs = set(_ARG_RE.findall(qtemplate)), set(_ARG_RE.findall(doc))
     if qargs and dargs and not qargs & dargs:  # another keyword argument is another API change
         factor *= 0.75
+    qdiff, ddiff = _DIFF_RE.findall(qtemplate), _DIFF_RE.findall(doc)
+    if qdiff and ddiff and qdiff != ddiff:  # a wrong feature count is not a wrong window length
+        factor *= 0.85
     qrole, drole = _ROLE_RE.findall(qtemplate), _ROLE_RE.findall(doc)
     if qrole and drole and qrole != drole:  # Keras 2: "checking target" is the labels, "checking input" x
         factor *= 0.85

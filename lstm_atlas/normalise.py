@@ -48,7 +48,7 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\bloc\((?:[^()]|\([^()]*\))*\)"), "<loc>"),
     # reprs of tensors, objects and classes
     (re.compile(r"<KerasTensor[^>]*>"), "<tensor>"),
-    (re.compile(r"\b(?:Keras)?Tensor\(\"[^\"]*\",[^)]*\)"), "<tensor>"),
+    (re.compile(r"\b(?:Keras)?Tensor\(\"[^\"]*\",(?:[^()]|\([^()]*\))*\)"), "<tensor>"),
     (re.compile(r"<(?:tf\.)?Tensor:?[^>]*>"), "<tensor>"),
     (re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>"), "<object>"),
     (re.compile(r"<[A-Z]\w* name=[^>]*>"), "<object>"),
@@ -60,7 +60,7 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"0x[0-9a-fA-F]+"), "<addr>"),
     # shapes: (None, 5, 1), [32, 10], TensorShape([...]), shape=(...)
     (re.compile(r"TensorShape\(\[[^\]]*\]\)"), "<shape>"),
-    (re.compile(r"\((?:\s*(?:None|\?|-?\d+|Dimension\(\w+\))\s*,)+\s*(?:None|\?|-?\d+|Dimension\(\w+\))?\s*\)"),
+    (re.compile(r"\((?:\s*(?:None|\?|-?\d+L?|Dimension\(\w+\))\s*,)+\s*(?:None|\?|-?\d+L?|Dimension\(\w+\))?\s*\)"),
      "<shape>"),
     (re.compile(r"\[(?:\s*(?:None|\?|-?\d+)\s*,)+\s*(?:None|\?|-?\d+)\s*\]"), "<shape>"),
     (re.compile(r"(?<![\w])\(\)"), "<shape>"),
@@ -86,12 +86,55 @@ _SPACE_RE = re.compile(r"\s+")
 _RANK_RE = re.compile(r"\b((?:min_|max_)?ndim)=(\d)\b")
 
 
+_SHAPE_TUPLE_RE = re.compile(r"[(\[]((?:\s*(?:None|\?|-?\d+)L?\s*,)+\s*(?:None|\?|-?\d+)?L?\s*)[)\]]")
+_EXPECTED_RE = re.compile(r"\bexpected\b", re.I)
+
+
+def _dims(text: str) -> list:
+    return [None if d.strip() in ("None", "?") else int(d.strip().rstrip("L"))
+            for d in text.split(",") if d.strip()]
+
+
+def shape_difference(core: str) -> str | None:
+    """Which axis an expected-vs-found shape message disagrees on: the cause, once shapes are abstracted.
+
+    ``features`` (last axis), ``timesteps`` (the one before), ``rank`` or ``other``; None when
+    the message does not compare two shapes. Axes are aligned from the right, so
+    "expected (60, 1), got (60, 5)" and "expected shape=(None, 5, 3), found shape=(None, 5, 4)"
+    agree; None (any size) matches every size.
+    """
+    if re.search(r"expected axis -1 of input shape", core):
+        return "features"
+    m = _EXPECTED_RE.search(core)
+    if not m:
+        return None
+    after = [_dims(t.group(1)) for t in _SHAPE_TUPLE_RE.finditer(core, m.end())]
+    if len(after) < 2:
+        return None
+    expected = after[0]
+    found = next((f for f in reversed(after[1:]) if f != expected), None)
+    if found is None:
+        return None
+    if len(expected) != len(found):
+        return "rank"
+    differ = [i for i in range(1, len(expected) + 1)
+              if expected[-i] is not None and found[-i] is not None and expected[-i] != found[-i]]
+    if differ == [1]:
+        return "features"
+    if differ == [2]:
+        return "timesteps"
+    return "other" if differ else None
+
+
 def message_template(message: str) -> str:
     """The message with names, shapes, numbers, dtypes, paths and wrapping abstracted.
 
-    Accepts a bare message or a whole pasted traceback; only its core sentence is kept.
+    Accepts a bare message or a whole pasted traceback; only its core sentence is kept. Where
+    the message compares an expected and a found shape, the disagreeing axis is appended as
+    ``<diff_features>``, ``<diff_timesteps>``, ``<diff_rank>`` or ``<diff_other>``.
     """
     core = message_core(_clean_lines(split_traceback(message or "")[1]))
+    difference = shape_difference(core)
     text = _LAYER_NAME_RE.sub("<name>", core)
     text = _RANK_RE.sub(r"\1=rank\2", text)  # the ranks are the cause (a missing or an extra axis), keep them
     for pattern, repl in _SUBS:
@@ -99,6 +142,8 @@ def message_template(message: str) -> str:
     text = _DTYPE_RE.sub("<dtype>", text)
     text = re.sub(r"(?:<num>\s*,?\s*)+<num>", "<num>", text)
     text = re.sub(r"(?:<(\w+)>\s*,\s*)+<\1>", r"<\1>", text)
+    if difference:
+        text += f" <diff_{difference}>"
     return _SPACE_RE.sub(" ", text).strip()
 
 
