@@ -397,16 +397,42 @@ def _observed_on(index: Index, cid: str, sims: dict) -> list[dict]:
 
 # --- presentation ---------------------------------------------------------------------------
 
-def _versions_text(entries: list[dict]) -> str:
+def _env_runs(index: "Index | None", envs: list[str]) -> str:
+    """'TF 2.12.1-2.15.1 (Keras 2.12.0-2.15.0), TF 2.21.0 + tf_keras 2.21.0': consecutive matrix envs as runs."""
+    if index is None:
+        return ", ".join(envs)
+    order = sorted(index.envs, key=lambda e: (index.envs[e].get("legacy_keras", False),
+                                              _vkey(index.envs[e].get("tensorflow") or "")))
+    wanted = set(envs)
+    runs: list[list[str]] = []
+    for env in order:
+        if env in wanted and runs and runs[-1][-1] == order[order.index(env) - 1] and \
+                not index.envs[env].get("legacy_keras"):
+            runs[-1].append(env)
+        elif env in wanted:
+            runs.append([env])
+    parts = []
+    for run in runs:
+        first, last = index.envs[run[0]], index.envs[run[-1]]
+        if first.get("legacy_keras"):
+            parts.append(f"TF {first['tensorflow']} + tf_keras {first['keras']}")
+            continue
+        tf = first["tensorflow"] if len(run) == 1 else f"{first['tensorflow']}-{last['tensorflow']}"
+        keras = first["keras"] if len(run) == 1 else f"{first['keras']}-{last['keras']}"
+        parts.append(f"TF {tf} (Keras {keras})")
+    return ", ".join(parts)
+
+
+def _versions_text(entries: list[dict], index: "Index | None" = None) -> str:
     by_device: dict = defaultdict(list)
     extra = []
     for e in entries:
         if e.get("env"):
-            by_device[e["device"]].append(f"{e['tensorflow']}/{e['keras']}")
+            by_device[e["device"]].append(e["env"])
         else:
             bits = [e.get("versions") or "version unknown"] + ([e["device"]] if e.get("device") else [])
-            extra.append(f"{' '.join(bits)} (reported, not run here: {e.get('source')})")
-    parts = [f"{dev}: TF/Keras {', '.join(sorted(set(v), key=_vkey))}" for dev, v in sorted(by_device.items())]
+            extra.append(f"{', '.join(bits)} (reported, not run here: {e.get('source')})")
+    parts = [f"{dev}: {_env_runs(index, sorted(set(envs)))}" for dev, envs in sorted(by_device.items())]
     return "; ".join(parts + extra) or "not observed in the matrix"
 
 
@@ -414,7 +440,7 @@ def _vkey(label: str):
     return [int(n) if n.isdigit() else 0 for n in re.split(r"[./]", label)]
 
 
-def render_text(answer: Answer, show: int = 3) -> str:
+def render_text(answer: Answer, show: int = 3, index: "Index | None" = None) -> str:
     lines = []
     if not answer.known:
         lines.append("No known case matches this message (the best score is below the 'likely' band).")
@@ -436,9 +462,10 @@ def render_text(answer: Answer, show: int = 3) -> str:
         if rank == 1:
             lines.append("   Fix as code (the variant the matrix ran):")
             lines += [f"     {line}" if line else "" for line in m.fix_snippet.rstrip().splitlines()]
-        verified = _versions_text(m.fix_verified_on) if m.fix_verified_on else "not verified on the asked version"
+        verified = (_versions_text(m.fix_verified_on, index) if m.fix_verified_on
+                    else "not verified on the asked version")
         lines.append(f"   Fix verified on: {verified}")
-        lines.append(f"   This message seen on: {_versions_text(m.observed_on)}")
+        lines.append(f"   This message seen on: {_versions_text(m.observed_on, index)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -488,7 +515,7 @@ def run_cli(args) -> int:
     if args.json:
         print(json.dumps(answer_json(answer), indent=1))
     else:
-        sys.stdout.write(render_text(answer))
+        sys.stdout.write(render_text(answer, index=index))
     return 0 if answer.known else 1
 
 
