@@ -30,8 +30,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from rapidfuzz import fuzz
-
 from .normalise import message_template, split_traceback
 
 INDEX_SCHEMA = "lstm-atlas-explain-index"
@@ -273,6 +271,8 @@ def _context_words(text: str, message: str) -> set[str]:
 
 
 def _similarity(index: Index, qvec: dict, qtemplate: str, i: int) -> float:
+    from rapidfuzz import fuzz  # imported here so other lstm-atlas commands do not pay for it
+
     doc = index.messages[i]["template"]
     cos = index.cosine(qvec, i)
     fuzzy = fuzz.token_set_ratio(qtemplate, doc) / 100.0
@@ -302,6 +302,8 @@ def _disagreement(qtemplate: str, doc: str) -> float:
 def explain(text: str, index: Index, tf: str | None = None, keras: str | None = None,
             device: str | None = None, limit: int = 5) -> Answer:
     """Rank the library's cases for a pasted message or traceback."""
+    from rapidfuzz import fuzz
+
     text = (text or "")[:MAX_QUERY_CHARS]
     qexc, qmessage = split_traceback(text)
     qtemplate = message_template(text)

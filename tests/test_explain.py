@@ -201,3 +201,13 @@ def test_known_messages_are_validated():
         with pytest.raises(CaseError) as info:
             build_case(load_text(_case_with("known_messages:\n " + bad)))
         assert info.value.field == field
+
+
+def test_versions_read_as_runs_of_the_matrix(index):
+    envs = sorted(e for e in index.envs if not index.envs[e]["legacy_keras"])
+    text = ex._versions_text([{"env": e, "device": "cpu"} for e in envs[:3] + envs[-1:]], index)
+    first, third, last = (index.envs[e]["tensorflow"] for e in (envs[0], envs[2], envs[-1]))
+    assert text.startswith(f"cpu: TF {first}-{third} (Keras ")
+    assert f"TF {last} (Keras" in text
+    reported = ex._versions_text([{"versions": "Keras 2.0", "device": "gpu", "source": "https://e.org"}], index)
+    assert reported == "Keras 2.0, gpu (reported, not run here: https://e.org)"

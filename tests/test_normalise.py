@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lstm_atlas.normalise import message_template, signature, split_traceback
+from lstm_atlas.normalise import message_template, shape_difference, signature, split_traceback
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = DATA.parent.parent
@@ -134,3 +134,31 @@ def test_a_bare_message_has_no_class():
 def test_signature_uses_the_bare_class_name():
     assert signature("tensorflow.python.framework.errors_impl.UnknownError", "x") == "UnknownError: x"
     assert signature(None, "x") == "Error: x"
+
+
+@pytest.mark.parametrize("message, axis", [
+    # Keras 3 (recorded: seed-001-ex3-3-features-declared-1, predict-shorter-window-than-declared)
+    ('Input 0 of layer "lstm" is incompatible with the layer: expected shape=(None, None, 1), '
+     'found shape=(None, 5, 3)', "features"),
+    ('Input 0 of layer "sequential" is incompatible with the layer: expected shape=(None, 5, 3), '
+     'found shape=(None, 3, 3)', "timesteps"),
+    ('Invalid input shape for input Tensor("data:0", shape=(4, 1, 5, 3), dtype=float32). Expected shape '
+     '(None, 5, 3), but input has incompatible shape (4, 1, 5, 3)', "rank"),
+    # Keras 1/2 and TF 2.2-2.4 wordings from public reports (tests/data/explain_wild.yaml)
+    ("Error when checking model input: expected lstm_input_1 to have shape (None, 30, 300) but got array "
+     "with shape (128, 5, 300)", "timesteps"),
+    ("Error when checking input: expected lstm_1_input to have shape (50, 39) but got array with shape (10L, 39L)",
+     "timesteps"),
+    ("Input 0 of layer sequential is incompatible with the layer: expected axis -1 of input shape to have value 3 "
+     "but received input with shape [None, 5, 4]", "features"),
+    ("Input 0 of layer lstm is incompatible with the layer: expected ndim=3, found ndim=2.", None),
+])
+def test_shape_difference_names_the_disagreeing_axis(message, axis):
+    assert shape_difference(message) == axis
+    if axis:
+        assert message_template(message).endswith(f"<diff_{axis}>")
+
+
+def test_keyword_argument_names_stay_in_the_template():
+    assert "time_major" in message_template("Unrecognized keyword arguments passed to LSTM: {'time_major': True}")
+    assert "use_cudnn" in message_template("('Keyword argument not understood:', 'use_cudnn')")
