@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,16 +43,21 @@ def _first(answer, case_id) -> tuple[bool, bool]:
     return top.id == case_id, top.id == case_id or case_id in top.same_message_as
 
 
-def cold(runs: int) -> list[float]:
+def cold(runs: int) -> tuple[list[float], list[float]]:
+    """(wall seconds, CPU seconds) of whole ``lstm-atlas explain`` processes; CPU time does not grow
+    when other processes compete for the cores, wall time does."""
     exe = shutil.which("lstm-atlas") or str(Path(sys.executable).with_name("lstm-atlas"))
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run([exe, "explain", "ValueError: Input 0 of layer lstm_3 is incompatible with the layer: "
                         "expected ndim=3, found ndim=2. Full shape received: (None, 60)"],
                        capture_output=True, check=False)
-        times.append(time.perf_counter() - t0)
-    return times
+        walls.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
 
 
 def main() -> None:
@@ -113,9 +120,10 @@ def main() -> None:
     print(f"warm: index load {1000 * load_s:.0f} ms; per query median {1000 * statistics.median(per_query):.1f} ms, "
           f"p95 {1000 * per_query[int(0.95 * len(per_query))]:.1f} ms, max {1000 * per_query[-1]:.1f} ms "
           f"({len(per_query)} queries)")
-    times = sorted(cold(args.cold_runs))
-    print(f"cold process (python start + imports + index + query): median {statistics.median(times):.3f} s, "
-          f"max {times[-1]:.3f} s ({len(times)} runs)")
+    walls, cpus = (sorted(v) for v in cold(args.cold_runs))
+    print(f"cold process (python start + imports + index + query): wall median {statistics.median(walls):.3f} s, "
+          f"max {walls[-1]:.3f} s; CPU median {statistics.median(cpus):.3f} s, max {cpus[-1]:.3f} s "
+          f"({len(walls)} runs; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

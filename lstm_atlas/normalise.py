@@ -54,7 +54,7 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"<[A-Z]\w* name=[^>]*>"), "<object>"),
     (re.compile(r"<class '[\w.]+'>"), "<class>"),
     # file paths (POSIX, Windows, ~) with their optional :line or (line), and memory addresses
-    (re.compile(r"(?:[A-Za-z]:|~|\.)?[\w.\-+]*(?:[\\/][\w.\-+ ]+)+\.(?:py|pyc|h5|keras|tflite|pb|json|cc|h|cpp|txt)\b"
+    (re.compile(r"(?:[A-Za-z]:|~|\.)?[\w.\-+]*(?:[\\/][\w.\-+ ]+)+\.(?:py|pyc|h5|keras|tflite|pb|json|cc|c|h|cpp|txt)\b"
                 r"(?:\(\d+\)|:\d+(?::\d+)?)?"), "<path>"),
     (re.compile(r"<(?:frozen runpy|unknown|ipython-input[\w-]*)>(?::\d+(?::\d+)?)?"), "<path>"),
     (re.compile(r"0x[0-9a-fA-F]+"), "<addr>"),
