@@ -45,7 +45,15 @@ LIKELY_AT = 0.55
 PATTERN_CANDIDATE_AT = 0.25
 
 _RANK_TOKEN_RE = re.compile(r"ndim=rank(\d)")
-_ARG_RE = re.compile(r"(?:not understood:?,?\s*|[{,]\s*)([a-z_][a-z0-9_]*)(?=\s*[:)]|\s*$)", re.I)
+_ARG_RE = re.compile(r"(?:not understood:?,?\s*|[{,]\s*)([a-z_][a-z0-9_]*)(?=\s*[:)]|\s*$)|has no attribute (\w+)",
+                     re.I)
+#: Python's own wording, raised by any code: alone (without Keras/TF frames) it is weak evidence.
+GENERIC_PYTHON = re.compile(r"^(?:list index out of range|\w+ object is not (?:subscriptable|iterable|callable)|"
+                            r"\w+ object has no attribute \w+|too many values to unpack.*|not enough values to unpack.*|"
+                            r"[\w.]+\(\) missing <num> required positional arguments?: <name>)$")
+GENERIC_CAP = 0.7
+#: Training that ran but diverged: progress lines with "loss: nan", which no exception explains.
+_NAN_LOSS_RE = re.compile(r"\bloss: (?:nan|inf)\b", re.I)
 _DIFF_RE = re.compile(r"<diff_(\w+)>")
 _ROLE_RE = re.compile(r"checking (?:model )?(input|target)")
 _WORD_RE = re.compile(r"<\w+>|[A-Za-z][A-Za-z0-9_]*")
@@ -63,8 +71,9 @@ def _env_label(env: dict) -> str:
 
 
 def _patterns(expect: dict) -> list[str]:
-    found = [expect["match"]] if expect.get("match") else []
-    found += [o["match"] for o in expect.get("overrides", []) if o.get("match")]
+    """The case's message regexes and its warning regexes (users paste warnings too)."""
+    blocks = [expect] + list(expect.get("overrides", []))
+    found = [b[key] for b in blocks for key in ("match", "warns") if isinstance(b.get(key), str)]
     return list(dict.fromkeys(found))
 
 
@@ -245,6 +254,7 @@ class Answer:
     query_template: str
     matches: list[Match]
     nearest_families: list[tuple[str, float]]
+    generic: bool = False
 
     @property
     def known(self) -> bool:
@@ -287,7 +297,8 @@ def _disagreement(qtemplate: str, doc: str) -> float:
     qranks, dranks = _RANK_TOKEN_RE.findall(qtemplate), _RANK_TOKEN_RE.findall(doc)
     if qranks and dranks and qranks != dranks:  # "found ndim=4" is another cause than "found ndim=2"
         factor *= 0.9
-    qargs, dargs = set(_ARG_RE.findall(qtemplate)), set(_ARG_RE.findall(doc))
+    qargs = {a or b for a, b in _ARG_RE.findall(qtemplate)}
+    dargs = {a or b for a, b in _ARG_RE.findall(doc)}
     if qargs and dargs and not qargs & dargs:  # another keyword argument is another API change
         factor *= 0.75
     qdiff, ddiff = _DIFF_RE.findall(qtemplate), _DIFF_RE.findall(doc)
@@ -306,10 +317,13 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
 
     text = (text or "")[:MAX_QUERY_CHARS]
     qexc, qmessage = split_traceback(text)
+    if qexc is None and _NAN_LOSS_RE.search(text):
+        text = qmessage = "no error, loss: nan"  # a Keras progress line: the symptom, not a message
     qtemplate = message_template(text)
     qvec = index._vector(_features(qtemplate))
     context = _context_words(text, qmessage) if "\n" in text.strip() else set()
     narrowing = bool(tf or keras or device)
+    generic = bool(GENERIC_PYTHON.match(qtemplate)) and not {"keras", "tensorflow", "tf_keras"} & context
     best: dict[str, tuple[float, int]] = {}
     sims: dict[int, float] = {}
     for i, doc in enumerate(index.messages):
@@ -342,6 +356,8 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
         score += 0.005 * min(len(words & context), 3)
         # tie-break on the raw text (numbers, names) without moving a score between bands
         tie = 0.004 * fuzz.ratio(qmessage[:600], index.messages[i]["message"][:600]) / 100.0
+        if generic and score > GENERIC_CAP:
+            score = GENERIC_CAP
         scored.append((min(score, 1.0) + tie, cid, i))
     scored.sort(key=lambda t: (-t[0], t[1]))
     families: dict[str, float] = {}
@@ -362,7 +378,7 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
             observed_on=_observed_on(index, cid, sims),
             matched_message=doc["message"], matched_origin=doc["origin"], same_message_as=same))
     return Answer(query_exception=qexc, query_template=qtemplate, matches=matches, nearest_families=
-                  [(f, round(s, 3)) for f, s in nearest])
+                  [(f, round(s, 3)) for f, s in nearest], generic=generic)
 
 
 def _verified(index: Index, case: dict, tf, keras, device) -> list[dict]:
@@ -454,6 +470,10 @@ def render_text(answer: Answer, show: int = 3, index: "Index | None" = None) -> 
             lines.append(f"  closest case, a guess only: {answer.matches[0].id} ({answer.matches[0].score:.2f})")
         return "\n".join(lines) + "\n"
     shown = [m for m in answer.matches if m.band != "guess"][:show]
+    if answer.generic:
+        lines.append("Note: this is Python's own wording, which any code can raise; at most 'likely' without "
+                     "Keras/TensorFlow frames. Paste the whole traceback to be sure.")
+        lines.append("")
     for rank, m in enumerate(shown, 1):
         lines.append(f"{rank}. [{m.band} {m.score:.2f}] {m.id}  ({m.family})")
         lines.append(f"   {m.title}")

@@ -68,6 +68,10 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     # {'batch_input_shape': ...}): unquote them before quoted names become <name>
     (re.compile(r"""([{,]\s*)['"]([A-Za-z_]\w*)['"](?=\s*:)"""), r"\1\2"),
     (re.compile(r"""(argument[s]? not understood:?['"]?,?\s*)['"]([A-Za-z_]\w*)['"]""", re.I), r"\1\2"),
+    # Python type and attribute names in builtin errors are the cause, not a user's name:
+    # 'Sequential' object has no attribute 'reset_states' is not 'tuple' object has no attribute 'rank'
+    (re.compile(r"""['"]([A-Za-z_][\w.]*)['"] object\b"""), r"\1 object"),
+    (re.compile(r"""\battribute ['"]([A-Za-z_]\w*)['"]"""), r"attribute \1"),
     # quoted names: 'lstm_3', "sequential_1/lstm/..." -> <name>
     (re.compile(r"'[^'\s]{1,200}'"), "<name>"),
     (re.compile(r"'[^'\n]{0,200}\([^'\n]{0,300}'"), "<name>"),  # quoted code: 'cudnnSetRNN...( a, b )'
@@ -80,7 +84,8 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"(?<![\w<])-?\d+\.\d+(?:e[-+]?\d+)?(?![\w>])", re.I), "<num>"),
     (re.compile(r"(?<![\w<])-?\d+(?![\w>])"), "<num>"),
 ]
-_DTYPE_RE = re.compile(r"(?<![\w<.])(?:" + "|".join(re.escape(d) for d in DTYPES) + r")(?![\w>])")
+_DTYPE_RE = re.compile(r"(?<![\w<.])(?:" + "|".join(re.escape(d) for d in DTYPES) + r")(?![\w>])"
+                       r"(?!\s+(?:is|has)\b)")  # "NoneType object is not subscriptable": a Python object
 _LAYER_NAME_RE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)*_\d+\b")
 _SPACE_RE = re.compile(r"\s+")
 _RANK_RE = re.compile(r"\b((?:min_|max_)?ndim)=(\d)\b")
