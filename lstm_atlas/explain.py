@@ -493,8 +493,9 @@ def render_text(answer: Answer, show: int = 3, index: "Index | None" = None) -> 
 
 
 def answer_json(answer: Answer) -> list[dict]:
-    """The ``--json`` form: a list of matches with id, family, score, band, cause, fix, observed_on."""
-    return [m.to_json() for m in answer.matches]
+    """The ``--json`` form: the matches (bands match and likely; no guesses, so a tool reading the first
+    entry never takes a guess for an answer), each with id, family, score, band, cause, fix, observed_on."""
+    return [m.to_json() for m in answer.matches if m.band != "guess"]
 
 
 def run_cli(args) -> int:
@@ -536,6 +537,9 @@ def run_cli(args) -> int:
     answer = explain(text, index, tf=args.tf, keras=args.keras, device=args.device, limit=args.limit)
     if args.json:
         print(json.dumps(answer_json(answer), indent=1))
+        if not answer.known:
+            print("no known case; nearest families: " + ", ".join(f"{f} ({v:.2f})" for f, v in
+                                                                answer.nearest_families), file=sys.stderr)
     else:
         sys.stdout.write(render_text(answer, index=index))
     return 0 if answer.known else 1

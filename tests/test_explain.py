@@ -160,6 +160,9 @@ def test_cli_reads_file_and_stdin(tmp_path, capsys, monkeypatch):
 def test_cli_unknown_and_bad_input(tmp_path, capsys, monkeypatch):
     assert cli.main(["explain", "ModuleNotFoundError: No module named 'tensorflow'"]) == 1
     assert "No known case" in capsys.readouterr().out
+    assert cli.main(["explain", "--json", "ModuleNotFoundError: No module named 'tensorflow'"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == [] and "nearest families" in captured.err
     monkeypatch.setattr(sys, "stdin", io.StringIO("   \n"))
     assert cli.main(["explain"]) == 2
     assert cli.main(["explain", "--file", str(tmp_path / "missing.txt")]) == 2
