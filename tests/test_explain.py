@@ -243,3 +243,22 @@ def test_a_progress_line_with_nan_loss_points_at_nan_causes(index):
     answer = ex.explain("Epoch 1/10\n32/32 [==============================] - 2s 10ms/step - loss: nan", index)
     assert answer.known
     assert {m.family for m in answer.matches[:2]} <= {"divergence", "masking", "mixed-precision"}
+
+
+def _recorded_tracebacks():
+    for path in sorted((ROOT / "tests" / "data").glob("tracebacks-*.json")):
+        doc = json.loads(path.read_text("utf-8"))
+        for record in doc["records"]:
+            if record["traceback"]:
+                yield pytest.param(record, id=f"{path.stem[11:]}-{record['mistake']}")
+
+
+@pytest.mark.parametrize("record", list(_recorded_tracebacks()))
+def test_whole_recorded_tracebacks_explain_to_their_family(index, record):
+    """Tracebacks copied whole from TF 2.15 (Keras 2) and TF 2.21 (Keras 3) runs (tests/data/make_tracebacks.py):
+    Keras' filtered frames, "in user code:" from a tf.function, "Graph execution error" with its node stack."""
+    answer = ex.explain(record["traceback"], index)
+    top = answer.matches[0]
+    tied = [top] + [m for m in answer.matches if m.id in top.same_message_as]
+    assert top.band == "match"
+    assert any(m.family in record["families"] for m in tied)
