@@ -262,3 +262,17 @@ def test_whole_recorded_tracebacks_explain_to_their_family(index, record):
     tied = [top] + [m for m in answer.matches if m.id in top.same_message_as]
     assert top.band == "match"
     assert any(m.family in record["families"] for m in tied)
+
+
+def test_index_templates_come_from_the_shared_normaliser(index):
+    """Explain and the fuzz map's signature() share normalise.message_template: no second normaliser."""
+    from lstm_atlas.normalise import message_template, signature
+
+    checked = 0
+    for doc in index.messages:
+        if len(doc["message"]) < 600:
+            assert doc["template"] == message_template(doc["message"])
+            if doc.get("exception"):
+                assert signature(doc["exception"], doc["message"]) == f"{doc['exception']}: {doc['template']}"
+            checked += 1
+    assert checked > 200
