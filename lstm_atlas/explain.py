@@ -255,6 +255,7 @@ class Answer:
     matches: list[Match]
     nearest_families: list[tuple[str, float]]
     generic: bool = False
+    narrowed: bool = False
 
     @property
     def known(self) -> bool:
@@ -378,19 +379,22 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
             observed_on=_observed_on(index, cid, sims),
             matched_message=doc["message"], matched_origin=doc["origin"], same_message_as=same))
     return Answer(query_exception=qexc, query_template=qtemplate, matches=matches, nearest_families=
-                  [(f, round(s, 3)) for f, s in nearest], generic=generic)
+                  [(f, round(s, 3)) for f, s in nearest], generic=generic, narrowed=narrowing)
 
 
 def _verified(index: Index, case: dict, tf, keras, device) -> list[dict]:
-    out = []
+    """Where the fix ran clean: on the asked version/device if the matrix has it, else everywhere it
+    did (each entry says whether it is the asked version, so nobody mistakes one for the other)."""
+    everywhere, asked = [], []
     for env, dev in case["fix_verified_on"]:
         info = index.envs.get(env, {})
-        if device and dev != device:
-            continue
-        if (tf or keras) and not _version_ok(info, tf, keras):
-            continue
-        out.append({"env": env, "tensorflow": info.get("tensorflow"), "keras": info.get("keras"), "device": dev})
-    return out
+        entry = {"env": env, "tensorflow": info.get("tensorflow"), "keras": info.get("keras"), "device": dev}
+        everywhere.append(entry)
+        if (not device or dev == device) and (not (tf or keras) or _version_ok(info, tf, keras)):
+            asked.append(entry)
+    if asked or not (tf or keras or device):
+        return [dict(e, asked_version=bool(tf or keras or device)) for e in asked]
+    return [dict(e, asked_version=False) for e in everywhere]
 
 
 def _observed_on(index: Index, cid: str, sims: dict) -> list[dict]:
@@ -484,8 +488,9 @@ def render_text(answer: Answer, show: int = 3, index: "Index | None" = None) -> 
         if rank == 1:
             lines.append("   Fix as code (the variant the matrix ran):")
             lines += [f"     {line}" if line else "" for line in m.fix_snippet.rstrip().splitlines()]
-        verified = (_versions_text(m.fix_verified_on, index) if m.fix_verified_on
-                    else "not verified on the asked version")
+        verified = _versions_text(m.fix_verified_on, index) if m.fix_verified_on else "not run clean yet"
+        if answer.narrowed and m.fix_verified_on and not any(e["asked_version"] for e in m.fix_verified_on):
+            verified = f"not run on the version/device you gave; ran clean on {verified}"
         lines.append(f"   Fix verified on: {verified}")
         lines.append(f"   This message seen on: {_versions_text(m.observed_on, index)}")
         lines.append("")

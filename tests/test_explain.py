@@ -276,3 +276,11 @@ def test_index_templates_come_from_the_shared_normaliser(index):
                 assert signature(doc["exception"], doc["message"]) == f"{doc['exception']}: {doc['template']}"
             checked += 1
     assert checked > 200
+
+
+def test_a_version_outside_the_matrix_says_so(index):
+    message = "ValueError: Unrecognized keyword arguments passed to LSTM: {'batch_input_shape': [8, 5, 3]}"
+    answer = ex.explain(message, index, tf="2.4")
+    top = answer.matches[0]
+    assert top.fix_verified_on and not any(e["asked_version"] for e in top.fix_verified_on)
+    assert "not run on the version/device you gave" in ex.render_text(answer, index=index)
