@@ -311,6 +311,22 @@ def _disagreement(qtemplate: str, doc: str) -> float:
     return factor
 
 
+def _context_factor(index: Index, doc: dict, qexc: str | None, tf, keras, device) -> float:
+    """Small discounts for another exception class, and for messages not seen on the asked version/device."""
+    factor = 0.93 if qexc and doc.get("exception") and doc["exception"] != qexc else 1.0
+    if doc["origin"] == "observed" and (tf or keras or device):
+        seen = [(index.envs.get(env, {}), dev) for env, dev in doc["seen"]]
+        in_range = any(_version_ok(e, tf, keras) for e, _ in seen)
+        matrix_has_it = any(_version_ok(e, tf, None) or _version_ok(e, None, keras) for e in index.envs.values())
+        if (tf or keras) and not in_range and matrix_has_it:
+            factor *= 0.9
+        if device and not any(d == device for _, d in seen):
+            factor *= 0.97
+    if doc["origin"] == "known" and device and doc.get("device") and doc["device"] != device:
+        factor *= 0.95
+    return factor
+
+
 def explain(text: str, index: Index, tf: str | None = None, keras: str | None = None,
             device: str | None = None, limit: int = 5) -> Answer:
     """Rank the library's cases for a pasted message or traceback."""
@@ -325,24 +341,11 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     context = _context_words(text, qmessage) if "\n" in text.strip() else set()
     narrowing = bool(tf or keras or device)
     generic = bool(GENERIC_PYTHON.match(qtemplate)) and not {"keras", "tensorflow", "tf_keras"} & context
-    best: dict[str, tuple[float, int]] = {}
+    best: dict[str, tuple[float, int, float]] = {}  # case -> (similarity, document, disagreement factor)
     sims: dict[int, float] = {}
     for i, doc in enumerate(index.messages):
-        sim = _similarity(index, qvec, qtemplate, i)
+        sim = _similarity(index, qvec, qtemplate, i) * _context_factor(index, doc, qexc, tf, keras, device)
         factor = _disagreement(qtemplate, doc["template"])
-        if qexc and doc.get("exception") and doc["exception"] != qexc:
-            sim *= 0.93
-        if narrowing and doc["origin"] == "observed":
-            seen = [(index.envs.get(env, {}), dev) for env, dev in doc["seen"]]
-            in_range = [e for e, _ in seen if _version_ok(e, tf, keras)]
-            on_device = not device or any(d == device for _, d in seen)
-            if (tf or keras) and not in_range and any(_version_ok(e, tf, None) or _version_ok(e, None, keras)
-                                                      for e in index.envs.values()):
-                sim *= 0.9
-            if not on_device:
-                sim *= 0.97
-        if narrowing and doc["origin"] == "known" and device and doc.get("device") and doc["device"] != device:
-            sim *= 0.95
         sims[i] = sim * factor
         cid = doc["case"]
         if cid not in best or sim * factor > best[cid][0] * best[cid][2]:
@@ -357,23 +360,22 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
         score += 0.005 * min(len(words & context), 3)
         # tie-break on the raw text (numbers, names) without moving a score between bands
         tie = 0.004 * fuzz.ratio(qmessage[:600], index.messages[i]["message"][:600]) / 100.0
-        if generic and score > GENERIC_CAP:
-            score = GENERIC_CAP
-        scored.append((min(score, 1.0) + tie, cid, i))
-    scored.sort(key=lambda t: (-t[0], t[1]))
+        score = min(score, GENERIC_CAP if generic else 1.0)
+        scored.append((score + tie, score, cid, i))
+    scored.sort(key=lambda t: (-t[0], t[2]))
     families: dict[str, float] = {}
-    for score, cid, _ in scored:
+    for _, score, cid, _ in scored:
         fam = index.cases[cid]["family"]
-        families[fam] = max(families.get(fam, 0.0), min(score, 1.0))
+        families[fam] = max(families.get(fam, 0.0), score)
     nearest = sorted(families.items(), key=lambda kv: -kv[1])[:3]
     matches = []
-    for score, cid, i in scored[:limit]:
+    for _, score, cid, i in scored[:limit]:
         case = index.cases[cid]
         doc = index.messages[i]
-        same = [c for s, c, j in scored if c != cid and index.messages[j]["template"] == doc["template"]
+        same = [c for _, s, c, j in scored if c != cid and index.messages[j]["template"] == doc["template"]
                 and abs(s - score) < 0.01]
         matches.append(Match(
-            id=cid, family=case["family"], title=case["title"], score=round(min(score, 1.0), 3), band=band_of(score),
+            id=cid, family=case["family"], title=case["title"], score=round(score, 3), band=band_of(score),
             cause=case["cause"], fix=case["fix"], fix_snippet=case["fix_snippet"],
             fix_verified_on=_verified(index, case, tf, keras, device),
             observed_on=_observed_on(index, cid, sims),
