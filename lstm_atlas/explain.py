@@ -58,7 +58,7 @@ _DIFF_RE = re.compile(r"<diff_(\w+)>")
 _ROLE_RE = re.compile(r"checking (?:model )?(input|target)")
 _WORD_RE = re.compile(r"<\w+>|[A-Za-z][A-Za-z0-9_]*")
 _PLACEHOLDERS = {"<num>", "<shape>", "<name>", "<dtype>", "<path>", "<addr>", "<tensor>", "<object>",
-                 "<class>", "<node>", "<loc>"}
+                 "<class>", "<node>", "<loc>", "<value>", "<dataset>"}
 _STOP = {"the", "a", "an", "of", "to", "is", "in", "for", "and", "or", "be", "with", "at", "by", "on", "was",
          "this", "that", "it", "as", "but", "are", "please"}
 

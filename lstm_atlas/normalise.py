@@ -46,7 +46,11 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\[Op:__inference_[\w.]*\]"), " "),
     (re.compile(r"\[Op:(\w+)\](?:\s*name:\s*[\w/.\-]*)?"), r"[Op:\1]"),
     (re.compile(r"\bloc\((?:[^()]|\([^()]*\))*\)"), "<loc>"),
-    # reprs of tensors, objects and classes
+    # reprs of values: nested lists and numpy arrays of numbers, datasets, tensors, objects, classes
+    (re.compile(r"\barray\(\[[^()]*\](?:,\s*dtype=\w+)?\)"), "<value>"),
+    (re.compile(r"\[\s*\[[\[\]\d\s.,eE+\-j]*\]\s*\]"), "<value>"),
+    (re.compile(r"<_?\w*Dataset[^<>]*>"), "<dataset>"),
+    (re.compile(r"\btf\.Tensor\((?:[^()]|\([^()]*\))*\)"), "<tensor>"),
     (re.compile(r"<KerasTensor[^>]*>"), "<tensor>"),
     (re.compile(r"\b(?:Keras)?Tensor\(\"[^\"]*\",(?:[^()]|\([^()]*\))*\)"), "<tensor>"),
     (re.compile(r"<(?:tf\.)?Tensor:?[^>]*>"), "<tensor>"),
