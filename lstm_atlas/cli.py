@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .errors import CaseError
+from .explain import add_parser as add_explain_parser
 
 
 def _cmd_validate(args) -> int:
@@ -109,6 +110,8 @@ def main(argv=None) -> int:
     p.add_argument("--results-dir", default="results")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     p.set_defaults(func=_cmd_diff)
+
+    add_explain_parser(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)

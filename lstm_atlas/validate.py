@@ -224,7 +224,10 @@ def build_case(doc: LoadedDocument) -> Case:
     stem = Path(doc.path).stem
     if doc.path not in ("<string>",) and data["id"] != stem:
         raise doc.error(f"id '{data['id']}' must equal the file name '{stem}'", ("id",))
-    repro = {k: v for k, v in data.items() if k not in ("fix",)}
+    for i, known in enumerate(data.get("known_messages", [])):
+        if "exception" in known:
+            _check_exception(doc, known["exception"], ("known_messages", i, "exception"))
+    repro = {k: v for k, v in data.items() if k not in ("fix", "known_messages")}
     _check_variant(doc, repro, ())
     fix_spec = data["fix"]
     overrides = {k: v for k, v in fix_spec.items() if k not in ("explanation", "expect", "claim")}

@@ -1,0 +1,286 @@
+"""``lstm-atlas explain`` on the committed index: self-explain, real reports, bands, CLI.
+
+No TensorFlow: the index is built from the case library and the committed matrix
+(reports/merged.json), whose messages TensorFlow itself produced.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lstm_atlas import cli, explain as ex
+from lstm_atlas.errors import CaseError
+from lstm_atlas.load import load_text
+from lstm_atlas.validate import build_case
+
+from .conftest import GOOD_CASE
+
+ROOT = Path(__file__).resolve().parent.parent
+WILD = yaml.safe_load((ROOT / "tests" / "data" / "explain_wild.yaml").read_text("utf-8"))
+MERGED = json.loads((ROOT / "reports" / "merged.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def index():
+    return ex.Index.load()
+
+
+def _observed():
+    for case_id, variants in sorted(MERGED["results"].items()):
+        for device, by_env in variants.get("repro", {}).items():
+            for env, cell in sorted(by_env.items()):
+                if cell.get("exception_type") and cell.get("message"):
+                    yield case_id, env, device, cell
+
+
+def test_committed_index_is_current():
+    built = ex.index_text(ex.build_index(ROOT / "cases", ROOT / "reports" / "merged.json"))
+    committed = ex.default_index_path().read_text("utf-8")
+    assert committed == built, "the explain index is stale: run `lstm-atlas explain --build-index` and commit it"
+
+
+def test_every_observed_message_explains_back_to_its_case(index):
+    """Each case's own message on each version ranks it first (ties only with cases raising the same text)."""
+    wrong = []
+    count = 0
+    for case_id, env, device, cell in _observed():
+        count += 1
+        answer = ex.explain(f"{cell['exception_type']}: {cell['message']}", index)
+        top = answer.matches[0]
+        wanted_band = "likely" if answer.generic else "match"  # Python's own wording is capped
+        if not (top.id == case_id or case_id in top.same_message_as) or top.band != wanted_band:
+            wrong.append((case_id, env, top.id, top.score))
+    assert count > 500
+    assert wrong == []
+
+
+def test_tied_cases_really_share_the_message(index):
+    for case_id, env, device, cell in _observed():
+        answer = ex.explain(cell["message"], index)
+        top = answer.matches[0]
+        if top.id != case_id:
+            assert case_id in top.same_message_as
+            assert any(m["case"] == top.id and m["template"] == answer.query_template for m in index.messages)
+
+
+def test_known_messages_explain_to_their_case(index):
+    known = [m for m in index.messages if m["origin"] == "known"]
+    assert len(known) >= 5
+    for doc in known:
+        assert ex.explain(doc["message"], index).matches[0].id == doc["case"]
+
+
+@pytest.mark.parametrize("item", [i for i in WILD if i["expect"] != "unknown"], ids=lambda i: i["source"][8:60])
+def test_real_reports_find_their_family(index, item):
+    answer = ex.explain(item["message"], index)
+    assert answer.known
+    assert answer.matches[0].family in item["expect"]
+
+
+@pytest.mark.parametrize("item", [i for i in WILD if i["expect"] == "unknown"], ids=lambda i: i["source"][8:60])
+def test_errors_outside_the_library_are_not_matched(index, item):
+    answer = ex.explain(item["message"], index)
+    assert not answer.known
+    assert answer.matches[0].score < ex.LIKELY_AT
+    assert answer.nearest_families
+    assert "No known case" in ex.render_text(answer)
+
+
+def test_bands_separate_known_from_unrelated(index):
+    """The calibration behind MATCH_AT and LIKELY_AT: the weakest real match stays above the strongest
+    unrelated error, with room between them."""
+    known = [ex.explain(i["message"], index).matches[0].score for i in WILD if i["expect"] != "unknown"]
+    unrelated = [ex.explain(i["message"], index).matches[0].score for i in WILD if i["expect"] == "unknown"]
+    assert min(known) >= ex.LIKELY_AT > max(unrelated) + 0.1
+    assert ex.band_of(1.0) == "match" and ex.band_of(ex.LIKELY_AT) == "likely" and ex.band_of(0.2) == "guess"
+
+
+def test_narrowing_by_version_reports_that_versions_facts(index):
+    message = "ValueError: Unrecognized keyword arguments passed to LSTM: {'batch_input_shape': [8, 5, 3]}"
+    top = ex.explain(message, index, tf="2.16").matches[0]
+    assert top.id == "lstm-batch-input-shape-kwarg"
+    assert {v["tensorflow"][:4] for v in top.fix_verified_on} == {"2.16"}
+    everywhere = ex.explain(message, index).matches[0]
+    assert len(everywhere.fix_verified_on) > len(top.fix_verified_on)
+    assert all(o["keras"].startswith("3.") for o in top.observed_on if o.get("env"))
+
+
+def test_version_narrowing_prefers_the_wording_of_that_version(index):
+    # Keras 2 and Keras 3 word the same 2-D input problem differently; the version picks the case's wording
+    message = "expected ndim=3, found ndim=2"
+    k2 = ex.explain(message, index, keras="2").matches[0]
+    assert any(o.get("keras", "").startswith("2.") for o in k2.observed_on)
+
+
+def test_gpu_known_message_carries_its_source(index):
+    answer = ex.explain(next(i["message"] for i in WILD if "33148" in i["source"]), index, device="gpu")
+    top = answer.matches[0]
+    assert top.id == "left-padded-mask-cudnn"
+    reported = [o for o in top.observed_on if o.get("source")]
+    assert reported and reported[0]["device"] == "gpu" and reported[0]["verified"] is False
+
+
+@pytest.mark.parametrize("case_id", sorted(json.loads(ex.default_index_path().read_text("utf-8"))["cases"]))
+def test_fix_snippet_is_python(index, case_id):
+    snippet = index.cases[case_id]["fix_snippet"]
+    ast.parse(snippet)
+    assert "import keras" in snippet
+
+
+def test_cli_json_lists_matches(capsys):
+    rc = cli.main(["explain", "--json", "ValueError: Data cardinality is ambiguous: x sizes: 8 y sizes: 1 "
+                   "Make sure all arrays contain the same number of samples."])
+    assert rc == 0
+    matches = json.loads(capsys.readouterr().out)
+    assert matches[0]["family"] == "cardinality"
+    for key in ("id", "family", "score", "cause", "fix", "observed_on"):
+        assert key in matches[0]
+    assert matches[0]["fix"]["snippet"].startswith("import numpy as np")
+
+
+def test_cli_reads_file_and_stdin(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "tb.txt"
+    path.write_text(next(i["message"] for i in WILD if "sports-betting" in i["source"]), encoding="utf-8")
+    assert cli.main(["explain", "--file", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "input-dtype" in out and "Fix as code" in out
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Unrolling requires a fixed number of timesteps."))
+    assert cli.main(["explain"]) == 0
+    assert "lstm-unroll-variable-timesteps" in capsys.readouterr().out
+
+
+def test_cli_unknown_and_bad_input(tmp_path, capsys, monkeypatch):
+    assert cli.main(["explain", "ModuleNotFoundError: No module named 'tensorflow'"]) == 1
+    assert "No known case" in capsys.readouterr().out
+    assert cli.main(["explain", "--json", "ModuleNotFoundError: No module named 'tensorflow'"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == [] and "nearest families" in captured.err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("   \n"))
+    assert cli.main(["explain"]) == 2
+    assert cli.main(["explain", "--file", str(tmp_path / "missing.txt")]) == 2
+    bad = tmp_path / "index.json"
+    bad.write_text("{}", encoding="utf-8")
+    assert cli.main(["explain", "--index", str(bad), "x"]) == 2
+    assert "cannot read the explain index" in capsys.readouterr().err
+
+
+def test_cli_build_index_check(tmp_path, capsys):
+    out = tmp_path / "index.json"
+    assert cli.main(["explain", "--build-index", "--index", str(out), "--cases", str(ROOT / "cases"),
+                     "--merged", str(ROOT / "reports" / "merged.json")]) == 0
+    assert cli.main(["explain", "--build-index", "--check", "--index", str(out), "--cases", str(ROOT / "cases"),
+                     "--merged", str(ROOT / "reports" / "merged.json")]) == 0
+    out.write_text("{}", encoding="utf-8")
+    assert cli.main(["explain", "--build-index", "--check", "--index", str(out), "--cases", str(ROOT / "cases"),
+                     "--merged", str(ROOT / "reports" / "merged.json")]) == 1
+
+
+def test_explain_does_not_import_tensorflow():
+    code = ("import sys; from lstm_atlas.cli import main; main(['explain', 'list index out of range']); "
+            "sys.exit(3 if 'tensorflow' in sys.modules or 'jsonschema' in sys.modules else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def _case_with(known: str) -> str:
+    return GOOD_CASE.format(id="good-case", raises="ValueError", match="ndim") + known
+
+
+def test_known_messages_are_validated():
+    ok = _case_with("known_messages:\n  - {message: 'expected ndim=3, found ndim=2', exception: ValueError,\n"
+                    "     source: 'https://example.org/a', versions: Keras 2.0, device: gpu, unverified: true}\n")
+    case = build_case(load_text(ok))
+    assert "known_messages" not in case.variants["repro"] and "known_messages" not in case.variants["fix"]
+    for bad, field in ((" - {message: 'x y z', source: 'not a url'}\n", "known_messages[0].source"),
+                       (" - {message: 'x y z', source: 'https://e.org', exception: NoSuchError}\n",
+                        "known_messages[0].exception")):
+        with pytest.raises(CaseError) as info:
+            build_case(load_text(_case_with("known_messages:\n " + bad)))
+        assert info.value.field == field
+
+
+def test_versions_read_as_runs_of_the_matrix(index):
+    envs = sorted(e for e in index.envs if not index.envs[e]["legacy_keras"])
+    text = ex._versions_text([{"env": e, "device": "cpu"} for e in envs[:3] + envs[-1:]], index)
+    first, third, last = (index.envs[e]["tensorflow"] for e in (envs[0], envs[2], envs[-1]))
+    assert text.startswith(f"cpu: TF {first}-{third} (Keras ")
+    assert f"TF {last} (Keras" in text
+    reported = ex._versions_text([{"versions": "Keras 2.0", "device": "gpu", "source": "https://e.org"}], index)
+    assert reported == "Keras 2.0, gpu (reported, not run here: https://e.org)"
+
+
+def test_python_wording_alone_is_at_most_likely_but_a_keras_traceback_settles_it(index):
+    bare = ex.explain("IndexError: list index out of range", index)
+    assert bare.generic and bare.matches[0].band == "likely"
+    assert "Python's own wording" in ex.render_text(bare)
+    traceback = ('Traceback (most recent call last):\n  File "train.py", line 9, in <module>\n    out = cell(x, [h])\n'
+                 '  File "/usr/lib/python3.11/site-packages/keras/src/layers/rnn/lstm.py", line 160, in call\n'
+                 '    c_tm1 = states[1]\nIndexError: list index out of range')
+    full = ex.explain(traceback, index)
+    assert not full.generic and full.matches[0].band == "match"
+
+
+def test_attribute_names_tell_python_errors_apart(index):
+    answer = ex.explain("AttributeError: 'Sequential' object has no attribute 'reset_states'", index)
+    assert not answer.known  # the library's AttributeError is about another attribute ('rank')
+
+
+def test_warnings_are_recognised_by_the_cases_warning_patterns(index):
+    warning = ("WARNING:tensorflow:Layer lstm will not use cuDNN kernels since it doesn't meet the criteria. "
+               "It will use a generic GPU kernel as fallback when running on GPU.")
+    assert ex.explain(warning, index).matches[0].id == "recurrent-dropout-disables-cudnn"
+
+
+def test_a_progress_line_with_nan_loss_points_at_nan_causes(index):
+    answer = ex.explain("Epoch 1/10\n32/32 [==============================] - 2s 10ms/step - loss: nan", index)
+    assert answer.known
+    assert {m.family for m in answer.matches[:2]} <= {"divergence", "masking", "mixed-precision"}
+
+
+def _recorded_tracebacks():
+    for path in sorted((ROOT / "tests" / "data").glob("tracebacks-*.json")):
+        doc = json.loads(path.read_text("utf-8"))
+        for record in doc["records"]:
+            if record["traceback"]:
+                yield pytest.param(record, id=f"{path.stem[11:]}-{record['mistake']}")
+
+
+@pytest.mark.parametrize("record", list(_recorded_tracebacks()))
+def test_whole_recorded_tracebacks_explain_to_their_family(index, record):
+    """Tracebacks copied whole from TF 2.15 (Keras 2) and TF 2.21 (Keras 3) runs (tests/data/make_tracebacks.py):
+    Keras' filtered frames, "in user code:" from a tf.function, "Graph execution error" with its node stack."""
+    answer = ex.explain(record["traceback"], index)
+    top = answer.matches[0]
+    tied = [top] + [m for m in answer.matches if m.id in top.same_message_as]
+    assert top.band == "match"
+    assert any(m.family in record["families"] for m in tied)
+
+
+def test_index_templates_come_from_the_shared_normaliser(index):
+    """Explain and the fuzz map's signature() share normalise.message_template: no second normaliser."""
+    from lstm_atlas.normalise import message_template, signature
+
+    checked = 0
+    for doc in index.messages:
+        if len(doc["message"]) < 600:
+            assert doc["template"] == message_template(doc["message"])
+            if doc.get("exception"):
+                assert signature(doc["exception"], doc["message"]) == f"{doc['exception']}: {doc['template']}"
+            checked += 1
+    assert checked > 200
+
+
+def test_a_version_outside_the_matrix_says_so(index):
+    message = "ValueError: Unrecognized keyword arguments passed to LSTM: {'batch_input_shape': [8, 5, 3]}"
+    answer = ex.explain(message, index, tf="2.4")
+    top = answer.matches[0]
+    assert top.fix_verified_on and not any(e["asked_version"] for e in top.fix_verified_on)
+    assert "not run on the version/device you gave" in ex.render_text(answer, index=index)

@@ -1,0 +1,164 @@
+"""The one message normaliser, on messages in the form users paste them.
+
+The messages are TensorFlow's own (recorded results of the matrix) or quoted from public
+reports (tests/data/explain_wild.yaml, with their URLs); the wrapping around them (Jupyter
+headers, Windows frames, ANSI, TF log prefixes) is what those reports show.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lstm_atlas.normalise import message_template, shape_difference, signature, split_traceback
+
+DATA = Path(__file__).resolve().parent / "data"
+ROOT = DATA.parent.parent
+
+
+def _recorded_exceptions():
+    out = []
+    for name in ("results-tf215.json", "results-tf221.json"):
+        for item in json.loads((DATA / name).read_text("utf-8"))["items"]:
+            exc = (item.get("observed") or {}).get("exception")
+            if exc:
+                out.append(pytest.param(exc, id=f"{name[8:13]}-{item['case_id']}-{item['variant']}"))
+    return out
+
+
+@pytest.mark.parametrize("exc", _recorded_exceptions())
+def test_whole_message_and_its_core_give_one_template(exc):
+    # Keras 2 "in user code:" tracebacks and Keras 3 "Exception encountered when calling" wrappers
+    assert message_template(exc["message"]) == message_template(exc["core"])
+    pasted = f"{exc['module']}.{exc['type']}: {exc['message']}"
+    assert split_traceback(pasted)[0] == exc["type"]
+    assert signature(exc["type"], pasted) == signature(exc["type"], exc["core"])
+
+
+def test_layer_names_shapes_and_numbers_do_not_change_the_template():
+    a = 'Input 0 of layer "lstm" is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (None, 5)'
+    b = "Input 0 of layer lstm_112 is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (1, 60)"
+    assert message_template(a) == message_template(b)
+    assert "lstm" not in message_template(b) and "60" not in message_template(b)
+
+
+def test_ranks_are_kept_because_they_are_the_cause():
+    two = "Input 0 of layer lstm is incompatible with the layer: expected ndim=3, found ndim=2."
+    four = "Input 0 of layer lstm is incompatible with the layer: expected ndim=3, found ndim=4."
+    assert message_template(two) != message_template(four)
+
+
+def test_old_keras_unquoted_layer_names():
+    assert message_template("Input 0 is incompatible with layer lstm_1: expected ndim=3, found ndim=2") == \
+        message_template("Input 0 is incompatible with layer encoder: expected ndim=3, found ndim=2")
+    assert message_template("Error when checking input: expected lstm_116_input to have 3 dimensions, "
+                            "but got array with shape (372, 28)") == \
+        message_template("Error when checking input: expected lstm_input_9 to have 3 dimensions, "
+                         "but got array with shape (100, 9)")
+
+
+def test_ansi_codes_are_ignored():
+    plain = "ValueError: Exception encountered when calling LSTMCell.call().\n\nlist index out of range"
+    coloured = ("\x1b[1;31mValueError\x1b[0m: Exception encountered when calling LSTMCell.call().\n\n"
+                "\x1b[1mlist index out of range\x1b[0m")
+    assert split_traceback(coloured) == split_traceback(plain)
+    assert message_template(coloured) == "list index out of range"
+
+
+def test_tf_module_prefix_and_see_above_wrapper_give_the_class():
+    cls, message = split_traceback("tensorflow.python.framework.errors_impl.InvalidArgumentError: logits and "
+                                   "labels must have the same first dimension, got logits shape [250,10] and "
+                                   "labels shape [2500]")
+    assert cls == "InvalidArgumentError" and message.startswith("logits and labels")
+    cls, _ = split_traceback("InvalidArgumentError (see above for traceback): logits and labels must have the "
+                             "same first dimension, got logits shape [400,10000] and labels shape [420]")
+    assert cls == "InvalidArgumentError"
+
+
+def _wild(source_part: str) -> str:
+    items = yaml.safe_load((DATA / "explain_wild.yaml").read_text("utf-8"))
+    return next(i["message"] for i in items if source_part in i["source"])
+
+
+def test_jupyter_traceback_with_windows_paths():
+    text = _wild("Stock-market-forecasting/issues/7")
+    assert split_traceback(text) == ("ValueError",
+                                     "Failed to convert a NumPy array to a Tensor (Unsupported object type float).")
+
+
+def test_plain_traceback_with_windows_frames():
+    cls, message = split_traceback(_wild("sports-betting-customloss"))
+    assert cls == "ValueError" and message.startswith("Failed to convert a NumPy array")
+
+
+def test_graph_execution_error_keeps_only_the_cause():
+    template = message_template(_wild("hm-two-step-reco/issues/3"))
+    assert template.startswith("Received a label value of <num> which is outside the valid range")
+    assert "node" not in template.lower() and "__call__" not in template
+
+
+def test_tf2_graph_trailers_are_dropped():
+    cls, message = split_traceback(_wild("3D-CNN-Gesture-recognition/issues/7"))
+    assert cls == "InvalidArgumentError"
+    assert "Function call stack" not in message and "Input Source operations" not in message
+
+
+def test_tf_log_line_gives_class_and_message():
+    cls, message = split_traceback(_wild("yolov3-tf2/issues/386"))
+    assert cls == "InvalidArgumentError" and message.startswith("Received a label value of 67")
+    cls, message = split_traceback(_wild("tensorflow/issues/33148"))
+    assert cls == "UnknownError" and message.startswith("CUDNN_STATUS_BAD_PARAM in tensorflow/stream_executor")
+
+
+def test_graph_execution_error_header_is_a_wrapper():
+    cls, message = split_traceback(_wild("tensorflow/issues/57198"))
+    assert cls == "UnknownError"
+    assert message_template(_wild("tensorflow/issues/57198")) == "Fail to find the dnn implementation."
+
+
+def test_chained_exception_after_the_last_error_is_not_taken():
+    text = ("Traceback (most recent call last):\n  File \"a.py\", line 1, in <module>\n    f()\n"
+            "KeyError: 'x'\n\nDuring handling of the above exception, another exception occurred:\n\n"
+            "Traceback (most recent call last):\n  File \"a.py\", line 3, in <module>\n    g()\n"
+            "ValueError: None values not supported.")
+    assert split_traceback(text) == ("ValueError", "None values not supported.")
+
+
+def test_a_bare_message_has_no_class():
+    assert split_traceback("expected ndim=3, found ndim=2") == (None, "expected ndim=3, found ndim=2")
+
+
+def test_signature_uses_the_bare_class_name():
+    assert signature("tensorflow.python.framework.errors_impl.UnknownError", "x") == "UnknownError: x"
+    assert signature(None, "x") == "Error: x"
+
+
+@pytest.mark.parametrize("message, axis", [
+    # Keras 3 (recorded: seed-001-ex3-3-features-declared-1, predict-shorter-window-than-declared)
+    ('Input 0 of layer "lstm" is incompatible with the layer: expected shape=(None, None, 1), '
+     'found shape=(None, 5, 3)', "features"),
+    ('Input 0 of layer "sequential" is incompatible with the layer: expected shape=(None, 5, 3), '
+     'found shape=(None, 3, 3)', "timesteps"),
+    ('Invalid input shape for input Tensor("data:0", shape=(4, 1, 5, 3), dtype=float32). Expected shape '
+     '(None, 5, 3), but input has incompatible shape (4, 1, 5, 3)', "rank"),
+    # Keras 1/2 and TF 2.2-2.4 wordings from public reports (tests/data/explain_wild.yaml)
+    ("Error when checking model input: expected lstm_input_1 to have shape (None, 30, 300) but got array "
+     "with shape (128, 5, 300)", "timesteps"),
+    ("Error when checking input: expected lstm_1_input to have shape (50, 39) but got array with shape (10L, 39L)",
+     "timesteps"),
+    ("Input 0 of layer sequential is incompatible with the layer: expected axis -1 of input shape to have value 3 "
+     "but received input with shape [None, 5, 4]", "features"),
+    ("Input 0 of layer lstm is incompatible with the layer: expected ndim=3, found ndim=2.", None),
+])
+def test_shape_difference_names_the_disagreeing_axis(message, axis):
+    assert shape_difference(message) == axis
+    if axis:
+        assert message_template(message).endswith(f"<diff_{axis}>")
+
+
+def test_keyword_argument_names_stay_in_the_template():
+    assert "time_major" in message_template("Unrecognized keyword arguments passed to LSTM: {'time_major': True}")
+    assert "use_cudnn" in message_template("('Keyword argument not understood:', 'use_cudnn')")
