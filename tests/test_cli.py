@@ -1,0 +1,82 @@
+"""`lstm-atlas report` and `diff` on a fresh clone (only the committed reports/), and on bad input."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lstm_atlas import cli
+from lstm_atlas.record import read_results
+
+from .conftest import ROOT
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def fresh_clone(tmp_path, monkeypatch):
+    """A folder holding what a clone has: reports/ with merged.json, and no results/."""
+    (tmp_path / "reports").mkdir()
+    shutil.copy(ROOT / "reports" / "merged.json", tmp_path / "reports" / "merged.json")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_diff_on_a_fresh_clone_reads_the_committed_matrix(fresh_clone, capsys):
+    assert cli.main(["diff", "2.15", "2.16"]) == 0
+    out, err = capsys.readouterr()
+    assert out == (ROOT / "reports" / "diff-2.15-2.16.txt").read_text("utf-8")
+    assert "reading reports/merged.json" in err
+
+
+def test_report_on_a_fresh_clone_and_with_one_more_environment(fresh_clone, capsys):
+    envs = len(json.loads((fresh_clone / "reports" / "merged.json").read_text())["environments"])
+    assert cli.main(["report", "--out", "out"]) == 0
+    assert {p.name for p in (fresh_clone / "out").iterdir()} == {"report.md", "report.html", "verdicts.png",
+                                                                 "merged.json"}
+    extra = copy.deepcopy(read_results(DATA / "results-tf221.json"))
+    extra["environment"]["env_name"] = "tf221-keras-latest"
+    (fresh_clone / "extra.json").write_text(json.dumps(extra))
+    assert cli.main(["report", "reports/merged.json", "extra.json", "--out", "reports"]) == 0
+    merged = json.loads((fresh_clone / "reports" / "merged.json").read_text())
+    assert len(merged["environments"]) == envs + 1 and "tf221-keras-latest" in merged["environments"]
+    assert "| tf221-keras-latest | 2.21.0 |" in (fresh_clone / "reports" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "lstm-atlas: error: bad.json: no such file"),
+    ("{oops", "lstm-atlas: error: bad.json: not JSON (Expecting property name enclosed in double quotes at line 1, "
+              "column 2)"),
+    ('{"schema": "lstm-atlas-results", "schema_version": 2, "items": "x"}',
+     "lstm-atlas: error: bad.json: does not follow the results schema"),
+    ('{"name": "package.json of something"}', "lstm-atlas: error: bad.json: not an lstm-atlas results or merged file"),
+])
+@pytest.mark.parametrize("command", [["diff", "2.15", "2.16"], ["report", "--out", "out"]])
+def test_a_bad_input_file_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, content, message, command):
+    monkeypatch.chdir(tmp_path)
+    if content is not None:
+        (tmp_path / "bad.json").write_text(content)
+    assert cli.main([*command, "bad.json"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err and out == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_data_at_all_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["diff", "2.15", "2.16"]) == 2
+    err = capsys.readouterr().err
+    assert err == "lstm-atlas: error: no results files in results/ and no reports/merged.json; run the matrix " \
+                  "(tox) or pass files\n"
+
+
+def test_results_files_win_over_the_committed_matrix(fresh_clone, capsys):
+    (fresh_clone / "results").mkdir()
+    for path in DATA.glob("results-*.json"):
+        shutil.copy(path, fresh_clone / "results" / path.name)
+    assert cli.main(["diff", "2.15", "2.16"]) == 2  # the recorded files hold 2.15 and 2.21 only
+    assert "no results for '2.16'; have: tf215 (TF 2.15.1), tf221 (TF 2.21.0)" in capsys.readouterr().err
