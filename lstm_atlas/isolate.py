@@ -67,8 +67,9 @@ def run_isolated(path: str, variant: str, device: str, timeout: float, logical_c
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired as exc:
+        stderr = exc.stderr.decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else exc.stderr
         return Observation(status="timeout", detail=f"no result after {timeout:g} s; child killed",
-                           duration_s=float(timeout), outcome={"stderr_tail": _tail(str(exc.stderr or ""))})
+                           duration_s=float(timeout), outcome={"stderr_tail": _tail(stderr or "")})
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(MARKER):
             return Observation.from_dict(json.loads(line[len(MARKER):]))

@@ -31,6 +31,7 @@ FAMILIES = ("input-rank", "feature-dim", "timesteps", "input-dtype", "input-cont
 RECORD_KEY = "atlas"
 ENV_KEY = "atlas_env"
 ACTIVE_KEY = pytest.StashKey[bool]()
+SPLIT_ERROR_KEY = pytest.StashKey[str]()
 #: nodeids of atlas items: a YAML file, then ``<case id>[<variant>-<device>]`` or ``<stem>[invalid]``
 NODEID_RE = re.compile(r"^(?P<file>.+\.ya?ml)::(?P<case>[^\[]+)\[(?P<variant>repro|fix|invalid)(?:-(?P<device>[^\]]+))?\]$")
 
@@ -101,7 +102,8 @@ _SESSION_ENV: dict = {}
 def session_environment(config) -> dict:
     """Import TensorFlow once per interpreter and describe it (versions, devices).
 
-    A ``--atlas-logical-cpus`` split that cannot be made ends the session as a usage error
+    A ``--atlas-logical-cpus`` split that cannot be made raises ``pytest.UsageError``; the
+    collector stashes it and :func:`pytest_collection_modifyitems` ends the session with it
     (exit 4): otherwise every cpu0/cpu1 item would skip and the run would look green.
     """
     if not _SESSION_ENV:
@@ -111,9 +113,17 @@ def session_environment(config) -> dict:
         try:
             compat.configure_logical_cpus(count)
         except compat.DeviceSplitError as exc:
-            pytest.exit(f"lstm-atlas: --atlas-logical-cpus {count}: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+            message = f"lstm-atlas: --atlas-logical-cpus {count}: {exc}"
+            config.stash[SPLIT_ERROR_KEY] = message
+            raise pytest.UsageError(message) from None
         _SESSION_ENV.update(compat.environment())
     return _SESSION_ENV
+
+
+def pytest_collection_modifyitems(config):
+    # raised here, outside any one file's collection, so pytest exits with a usage error
+    if SPLIT_ERROR_KEY in config.stash:
+        raise pytest.UsageError(config.stash[SPLIT_ERROR_KEY])
 
 
 def _relative(config, path) -> str:
@@ -135,6 +145,8 @@ class CaseFile(pytest.File):
         except CaseError as exc:
             yield InvalidCaseItem.from_parent(self, name=f"{self.path.stem}[invalid]", error=exc)
             return
+        except pytest.UsageError:
+            return  # reported once for the session by pytest_collection_modifyitems
         for variant in VARIANTS:
             for device in device_ids(self.config):
                 item = CaseItem.from_parent(self, name=f"{case.id}[{variant}-{device}]", case=case,
@@ -310,6 +322,7 @@ class ResultsRecorder:
         self.config = config
         self.path = config.getoption("atlas_results")
         self.items: dict[str, dict] = {}  # nodeid -> record; a later report for the same item wins
+        self.encoded: dict[str, str] = {}  # nodeid -> the record as JSON text, for the rewrites
         self.running: dict[str, str] = {}  # nodeid -> when it started
         self.expected: int | None = None
         self.cases: dict = {}
@@ -334,7 +347,7 @@ class ResultsRecorder:
     def pytest_runtest_logreport(self, report):
         for key, value in report.user_properties:
             if key == RECORD_KEY and report.when == "call":
-                self.items[value["nodeid"]] = value
+                self._keep(value)
             elif key == ENV_KEY and self.environment is None:
                 self.environment = value
             elif key == "atlas_case" and report.when == "call":
@@ -356,7 +369,11 @@ class ResultsRecorder:
     def _add_synthetic(self, nodeid: str, verdict_name: str, reason: str) -> None:
         rec = _record_from_nodeid(nodeid, verdict_name, reason)
         if rec is not None:
-            self.items[nodeid] = rec
+            self._keep(rec)
+
+    def _keep(self, rec: dict) -> None:
+        self.items[rec["nodeid"]] = rec
+        self.encoded.pop(rec["nodeid"], None)
 
     def _run_info(self, exitstatus=None, final: bool = False) -> dict:
         numprocesses = getattr(self.config.option, "numprocesses", 0)
@@ -375,9 +392,9 @@ class ResultsRecorder:
     def _write(self, exitstatus=None, final: bool = False) -> None:
         if not self.path:
             return
-        data = record.build_results(self.environment, list(self.items.values()), self.cases,
-                                    self._run_info(exitstatus, final))
-        record.write_json_atomic(self.path, data, durable=final)
+        text = record.results_text(self.environment, list(self.items.values()), self.cases,
+                                   self._run_info(exitstatus, final), self.encoded)
+        record.write_json_atomic(self.path, text, durable=final)
         self.writes += 1
 
     def pytest_sessionfinish(self, session, exitstatus):

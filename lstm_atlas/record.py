@@ -12,6 +12,7 @@ import datetime as _dt
 import json
 import os
 import tempfile
+import uuid
 from collections import Counter
 from functools import lru_cache
 from importlib import resources
@@ -69,10 +70,32 @@ def build_results(environment: dict | None, items: list[dict], cases: dict, run:
     }
 
 
+def results_text(environment: dict | None, items: list[dict], cases: dict, run: dict,
+                 encoded: dict[str, str] | None = None) -> str:
+    """The results document as JSON text, one line per item.
+
+    ``encoded`` caches each item's text by nodeid, so rewriting the file after every item
+    encodes each item once, not once per write (the caller drops an entry it replaces).
+    """
+    encoded = {} if encoded is None else encoded
+    doc = build_results(environment, items, cases, run)
+    texts = []
+    for item in doc["items"]:
+        text = encoded.get(item["nodeid"])
+        if text is None:
+            text = encoded[item["nodeid"]] = json.dumps(item, default=str)
+        texts.append(text)
+    placeholder = f"@@items-{uuid.uuid4().hex}@@"
+    doc["items"] = placeholder
+    head = json.dumps(doc, indent=1, default=str)
+    body = "[\n" + ",\n".join(texts) + "\n ]" if texts else "[]"
+    return head.replace(json.dumps(placeholder), body, 1) + "\n"
+
+
 def write_json_atomic(path: str | os.PathLike, data, durable: bool = True) -> None:
     """Write JSON so that readers see the old file or the whole new one, never a torn one."""
-    text = json.dumps(data, indent=1, sort_keys=False, default=str) + "\n"  # fails before any file exists
-    write_bytes_atomic(path, text.encode("utf-8"), durable=durable)
+    text = data if isinstance(data, str) else json.dumps(data, indent=1, sort_keys=False, default=str) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"), durable=durable)  # encoding fails before any file exists
 
 
 def write_bytes_atomic(path: str | os.PathLike, content: bytes, durable: bool = True) -> None:

@@ -119,3 +119,18 @@ def test_bad_results_files_give_one_line(tmp_path, content, message):
         record.read_results(path)
     text = str(info.value)
     assert message in text and "\n" not in text and text.startswith(str(path))
+
+
+def test_results_text_is_the_same_document_and_encodes_each_item_once():
+    items = [item(), item("fail", "false")]
+    data = record.build_results(ENV, items, {}, RUN)
+    encoded: dict = {}
+    text = record.results_text(ENV, items, {}, RUN, encoded)
+    parsed = json.loads(text)
+    assert dict(parsed, created=None) == dict(data, created=None)
+    record.validate_results(parsed)
+    assert set(encoded) == {i["nodeid"] for i in items}
+    encoded[items[0]["nodeid"]] = json.dumps(dict(items[0], reason="from the cache"))
+    reread = {i["nodeid"]: i for i in json.loads(record.results_text(ENV, items, {}, RUN, encoded))["items"]}
+    assert reread[items[0]["nodeid"]]["reason"] == "from the cache"
+    assert json.loads(record.results_text(ENV, [], {}, RUN))["items"] == []

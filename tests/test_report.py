@@ -155,6 +155,10 @@ def test_workflow_runs_every_tox_env_and_merges():
     for job in ("cpu", "gpu"):
         uploads = [s for s in jobs[job]["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")]
         assert uploads and uploads[0]["with"]["if-no-files-found"] == "error"
+        # failing items fail the job (no `|| echo`), and the results are uploaded all the same
+        assert uploads[0]["if"] == "${{ always() }}"
+        assert not any("||" in str(s.get("run", "")) for s in jobs[job]["steps"])
+    assert any("pytest tests/" in str(s.get("run", "")) for s in jobs["tests"]["steps"])
 
 
 def test_html_escapes_titles_versions_and_messages_once(recorded):
