@@ -19,6 +19,7 @@ import faulthandler
 import signal
 import sys
 import threading
+import time
 import traceback
 from contextlib import contextmanager
 
@@ -52,6 +53,8 @@ def item_deadline(seconds: float | None, grace: float | None = None):
     def on_alarm(signum, frame):
         raise ItemTimeout(seconds, "".join(traceback.format_stack(frame)[-15:]))
 
+    outer_remaining = signal.getitimer(signal.ITIMER_REAL)[0]  # e.g. pytest-timeout's, put back after
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, on_alarm)
     faulthandler.dump_traceback_later(seconds + grace, exit=True, file=sys.__stderr__)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -61,3 +64,5 @@ def item_deadline(seconds: float | None, grace: float | None = None):
         signal.setitimer(signal.ITIMER_REAL, 0)
         faulthandler.cancel_dump_traceback_later()
         signal.signal(signal.SIGALRM, previous)
+        if outer_remaining > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_remaining - (time.monotonic() - started), 0.001))

@@ -377,7 +377,8 @@ class ResultsRecorder:
 
     def _run_info(self, exitstatus=None, final: bool = False) -> dict:
         numprocesses = getattr(self.config.option, "numprocesses", 0)
-        interrupted = not final or int(exitstatus) == int(pytest.ExitCode.INTERRUPTED)
+        # stopped before running to the end: Ctrl-C or collection errors, internal or usage error
+        interrupted = not final or int(exitstatus) in (2, 3, 4)
         done = len(self.items)
         return {"started": self.started, "finished": record.now_iso() if final else None,
                 "duration_s": round(time.perf_counter() - self.t0, 3), "argv": list(sys.argv),
@@ -385,7 +386,8 @@ class ResultsRecorder:
                 "isolate": bool(self.config.getoption("atlas_isolate")),
                 "exit_status": int(exitstatus) if final else None,
                 "interrupted": interrupted,
-                "complete": bool(final and not interrupted and (self.expected is None or done >= self.expected)),
+                "complete": bool(final and int(exitstatus) in (0, 1) and self.expected is not None
+                                 and done >= self.expected),
                 "expected_items": self.expected, "recorded_items": done,
                 "running": sorted(self.running) if not final else []}
 

@@ -61,3 +61,19 @@ def test_a_hang_that_never_returns_to_python_ends_the_process():
 
 def test_grace_is_bounded():
     assert deadline.grace_for(4) == 5 and deadline.grace_for(100) == 25 and deadline.grace_for(3600) == 60
+
+
+def test_an_outer_timer_is_put_back():
+    """pytest-timeout (signal method) arms the same timer; the item's limit must not cancel it."""
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        with deadline.item_deadline(5, grace=5):
+            pass
+        remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 25 < remaining <= 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not fired

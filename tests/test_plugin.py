@@ -210,3 +210,6 @@ def test_a_logical_cpu_split_that_cannot_be_made_is_a_usage_error(pytester, case
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "lstm-atlas: --atlas-logical-cpus 2: cannot split the CPU into 2 logical devices" in result.stdout.str() \
         + result.stderr.str()
+    data = _results(pytester)
+    assert data["items"] == [] and data["environment"] is None
+    assert (data["run"]["exit_status"], data["run"]["interrupted"], data["run"]["complete"]) == (4, True, False)
