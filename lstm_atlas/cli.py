@@ -96,6 +96,10 @@ def _cmd_diff(args) -> int:
         print(exc.args[0], file=sys.stderr)
         return 2
     sys.stdout.write(render_diff_text(matrix, diff))
+    for key in (diff["old"], diff["new"]):
+        run = matrix.runs.get(key) or {}
+        if run.get("state") == "partial":
+            print(f"warning: {key} is partial: {run.get('reason')}; cells it lacks are not compared", file=sys.stderr)
     return 0
 
 

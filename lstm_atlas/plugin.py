@@ -359,10 +359,11 @@ class ResultsRecorder:
                                 "(a native crash, or the hard stop of --atlas-timeout)")
             self.running.pop(report.nodeid, None)
             self._write()
-        elif report.when == "setup" and (report.skipped or report.failed) and report.nodeid not in self.items:
+        elif report.when in ("setup", "call") and (report.skipped or report.failed) \
+                and report.nodeid not in self.items:  # skipped by a mark, or a harness error: no record
             verdict_name = "skip" if report.skipped else "error"
             why = report.longrepr[2] if report.skipped and isinstance(report.longrepr, tuple) else str(report.longrepr)
-            self._add_synthetic(report.nodeid, verdict_name, f"{verdict_name} at setup: {why[-500:]}")
+            self._add_synthetic(report.nodeid, verdict_name, f"{verdict_name} at {report.when}: {why[-500:]}")
         elif report.when == "teardown":
             self.running.pop(report.nodeid, None)
 

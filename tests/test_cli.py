@@ -80,3 +80,15 @@ def test_results_files_win_over_the_committed_matrix(fresh_clone, capsys):
         shutil.copy(path, fresh_clone / "results" / path.name)
     assert cli.main(["diff", "2.15", "2.16"]) == 2  # the recorded files hold 2.15 and 2.21 only
     assert "no results for '2.16'; have: tf215 (TF 2.15.1), tf221 (TF 2.21.0)" in capsys.readouterr().err
+
+
+def test_diff_warns_when_a_side_is_partial(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    doc = copy.deepcopy(read_results(DATA / "results-tf221.json"))
+    doc["schema_version"] = 2
+    doc["run"].update({"exit_status": 2, "interrupted": True, "complete": False, "running": []})
+    (tmp_path / "tf221.json").write_text(json.dumps(doc))
+    assert cli.main(["diff", "2.15", "2.21", str(DATA / "results-tf215.json"), "tf221.json"]) == 0
+    err = capsys.readouterr().err
+    assert err == "warning: tf221 is partial: the run was interrupted (exit status 2); cells it lacks are not " \
+                  "compared\n"

@@ -154,12 +154,15 @@ def test_an_unrelated_project_runs_exactly_as_without_the_plugin(pytester, monke
 
 def test_results_are_written_as_items_run_and_an_in_process_crash_leaves_a_partial_file(
         pytester, case_dir, monkeypatch):
-    """No isolation, no xdist: a Python hang is stopped by the per-item limit; an abort kills pytest,
-    and the results file written so far holds the finished items and names the one that died."""
+    """No isolation, no xdist: a harness error is an error item; a Python hang is stopped by the per-item
+    limit; an abort kills pytest, and the file written so far holds the finished items and names the one
+    that died."""
+    case_dir("a-raisy", good_case("a-raisy"))
     case_dir("a-steady", good_case("a-steady"))
     case_dir("b-hangy", good_case("b-hangy"))
     case_dir("c-crashy", good_case("c-crashy"))
     case_dir("d-never", good_case("d-never"))
+    monkeypatch.setenv("ATLAS_TEST_RAISE_CASE", "a-raisy")
     monkeypatch.setenv("ATLAS_TEST_HANG_CASE", "b-hangy")
     monkeypatch.setenv("ATLAS_TEST_CRASH_CASE", "c-crashy")
     result = pytester.runpytest_subprocess("cases", "-p", "no:faulthandler", "-k", "repro", "--atlas-devices", "cpu",
@@ -168,13 +171,13 @@ def test_results_are_written_as_items_run_and_an_in_process_crash_leaves_a_parti
     data = _results(pytester)
     assert data["schema_version"] == 2
     verdicts = {i["case_id"]: i["verdict"] for i in data["items"]}
-    assert verdicts == {"a-steady": "pass", "b-hangy": "timeout"}
+    assert verdicts == {"a-raisy": "error", "a-steady": "pass", "b-hangy": "timeout"}
     hang = next(i for i in data["items"] if i["case_id"] == "b-hangy")
     assert "no result after 8 s (in-process)" in hang["reason"] and "inject_fault" in hang["observed"]["outcome"]["stack"]
     run = data["run"]
     assert run["interrupted"] is True and run["complete"] is False and run["exit_status"] is None
     assert run["running"] == ["cases/input-rank/c-crashy.yaml::c-crashy[repro-cpu]"]
-    assert run["expected_items"] == 4 and run["recorded_items"] == 2
+    assert run["expected_items"] == 5 and run["recorded_items"] == 3
     report = pytester.run(sys.executable, "-m", "lstm_atlas.cli", "report", "r.json", "--out", "rep")
     assert report.ret == 0
     md = (pytester.path / "rep" / "report.md").read_text()
