@@ -8,8 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import CaseError
+from .errors import CaseError, InputError
 from .explain import add_parser as add_explain_parser
+
+#: The committed matrix: what `report` and `diff` read on a fresh clone, where results/ is empty.
+COMMITTED_MERGED = os.path.join("reports", "merged.json")
 
 
 def _cmd_validate(args) -> int:
@@ -54,17 +57,32 @@ def _expand(patterns) -> list[str]:
     return paths
 
 
+def _inputs(given, results_dir: str, merged: str) -> list[str]:
+    """The files to read: those given; else results_dir/*.json; else the committed merged file."""
+    if given:
+        paths = _expand(given)
+        if not paths:
+            raise InputError(f"no JSON files match {' '.join(given)}")
+        return paths
+    paths = _expand([os.path.join(results_dir, "*.json")])
+    if paths:
+        return paths
+    if os.path.exists(merged):
+        print(f"lstm-atlas: no results files in {results_dir}/; reading {merged}", file=sys.stderr)
+        return [merged]
+    raise InputError(f"no results files in {results_dir}/ and no {merged}; run the matrix (tox) or pass files")
+
+
 def _cmd_report(args) -> int:
     from .merge import merge_files
     from .report import write_report
 
-    paths = _expand(args.results)
-    if not paths:
-        print("no results files given", file=sys.stderr)
-        return 2
-    matrix = merge_files(paths)
+    matrix = merge_files(_inputs(args.results, args.results_dir, args.merged))
     for path in write_report(matrix, args.out):
         print(f"wrote {path}")
+    for problem in matrix.problems():
+        print(f"warning: {problem['env'] or problem['source']} is {problem['state']}: {problem['reason']}",
+              file=sys.stderr)
     return 0
 
 
@@ -72,14 +90,17 @@ def _cmd_diff(args) -> int:
     from .diff import render_diff_text, upgrade_diff
     from .merge import merge_files
 
-    paths = _expand(args.results) or _expand([os.path.join(args.results_dir, "*.json")])
-    matrix = merge_files(paths)
+    matrix = merge_files(_inputs(args.results, args.results_dir, args.merged))
     try:
         diff = upgrade_diff(matrix, args.old, args.new, device=args.device)
     except KeyError as exc:
         print(exc.args[0], file=sys.stderr)
         return 2
     sys.stdout.write(render_diff_text(matrix, diff))
+    for key in (diff["old"], diff["new"]):
+        run = matrix.runs.get(key) or {}
+        if run.get("state") == "partial":
+            print(f"warning: {key} is partial: {run.get('reason')}; cells it lacks are not compared", file=sys.stderr)
     return 0
 
 
@@ -99,22 +120,31 @@ def main(argv=None) -> int:
     p.set_defaults(func=_cmd_catalog)
 
     p = sub.add_parser("report", help="merge results files into reports/ (Markdown, HTML, plot, merged JSON)")
-    p.add_argument("results", nargs="+", help="results JSON files or globs")
+    p.add_argument("results", nargs="*", help="results or merged JSON files or globs (default: every JSON in "
+                                              "--results-dir, else --merged)")
     p.add_argument("--out", default="reports")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("diff", help="what changes per case when upgrading, e.g. `lstm-atlas diff 2.15 2.16`")
     p.add_argument("old")
     p.add_argument("new")
-    p.add_argument("results", nargs="*", help="results files (default: every JSON in --results-dir)")
+    p.add_argument("results", nargs="*", help="results or merged JSON files (default: every JSON in "
+                                              "--results-dir, else --merged)")
     p.add_argument("--results-dir", default="results")
+    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     p.set_defaults(func=_cmd_diff)
 
     add_explain_parser(sub)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"lstm-atlas: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

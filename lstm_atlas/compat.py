@@ -63,19 +63,33 @@ def is_keras3() -> bool:
     return keras_flavor() == "keras3"
 
 
+class DeviceSplitError(RuntimeError):
+    """The CPU could not be split into the logical devices asked for."""
+
+
 def configure_logical_cpus(count: int) -> None:
     """Split the CPU into ``count`` logical devices, to exercise the device axis without a GPU.
 
-    Must run before TensorFlow initialises its devices (first op); later calls are ignored.
+    Must run before TensorFlow initialises its devices (first op). Raises
+    :class:`DeviceSplitError` when that is too late or TensorFlow ends up with another count:
+    silently keeping one CPU would turn every cpu0/cpu1 item into a skip.
     """
     if count <= 1:
         return
     t = tf()
     cpus = t.config.list_physical_devices("CPU")
+    if not cpus:
+        raise DeviceSplitError("TensorFlow sees no CPU to split")
     try:
         t.config.set_logical_device_configuration(cpus[0], [t.config.LogicalDeviceConfiguration()] * count)
-    except RuntimeError:  # devices already initialised: keep what TensorFlow has
-        pass
+    except (RuntimeError, ValueError) as exc:
+        current = t.config.get_logical_device_configuration(cpus[0]) or []
+        if len(current) == count:  # this interpreter already split it the same way
+            return
+        raise DeviceSplitError(f"cannot split the CPU into {count} logical devices: {exc}") from None
+    found = len(t.config.list_logical_devices("CPU"))
+    if found != count:
+        raise DeviceSplitError(f"asked for {count} logical CPUs, TensorFlow made {found}")
 
 
 @lru_cache(maxsize=None)

@@ -42,3 +42,7 @@ def field_path(parts) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+class InputError(ValueError):
+    """A results or merged file given to the CLI cannot be used; the message is one line."""

@@ -109,10 +109,12 @@ def verdict(expectation: dict, obs: Observation) -> Verdict:
     """Compare; every mismatch is listed so the failure shows all of them at once."""
     out: list[str] = []
     if expectation.get("crash"):
-        if obs.status == "crash":
+        # only a death by a signal (abort, segfault) is a crash; a Python traceback is not
+        if obs.status == "crash" and obs.outcome.get("signal"):
             return Verdict(True)
-        return Verdict(False, [f"expected the interpreter to crash, but the run ended with {obs.status}"
-                               + (f" ({obs.exception.type} at {obs.stage})" if obs.raised else "")])
+        return Verdict(False, [f"expected the interpreter to die by a signal, but the run ended with {obs.status}"
+                               + (f" ({obs.exception.type} at {obs.stage})" if obs.raised else "")
+                               + (f": {obs.detail}" if obs.detail and not obs.raised else "")])
     if obs.status in ("crash", "timeout", "error"):
         return Verdict(False, [f"run ended with {obs.status}: {obs.detail or ''}".strip()])
     if "raises" in expectation:

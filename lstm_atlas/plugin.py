@@ -3,37 +3,43 @@
 Each case file becomes a :class:`CaseFile`; each case yields ``<id>[repro-<device>]`` and
 ``<id>[fix-<device>]`` items. A malformed file yields one ``<stem>[invalid]`` item that
 fails with the file, line and field, and every other file still runs.
+
+The plugin is installed for every pytest session of the environment, so it stays inert
+until it collects a file that :mod:`lstm_atlas.discover` calls a case: only then does it
+register its markers and set ``TF_CPP_MIN_LOG_LEVEL``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from . import record
+from . import deadline, discover, record
 from .errors import CaseError
 from .match import claim_verdict, describe, effective_expectation, verdict
 from .observe import Observation
 from .validate import VARIANTS, Case, load_case
-
-# TensorFlow reads this when it is first imported; set before any item imports it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 FAMILIES = ("input-rank", "feature-dim", "timesteps", "input-dtype", "input-container", "cardinality",
             "empty-input", "cell-api", "stateful", "initial-state", "return-sequences", "wrapper", "masking",
             "label-loss", "divergence", "cudnn", "mixed-precision", "api-change", "serialization", "conversion")
 RECORD_KEY = "atlas"
 ENV_KEY = "atlas_env"
+ACTIVE_KEY = pytest.StashKey[bool]()
+SPLIT_ERROR_KEY = pytest.StashKey[str]()
+#: nodeids of atlas items: a YAML file, then ``<case id>[<variant>-<device>]`` or ``<stem>[invalid]``
+NODEID_RE = re.compile(r"^(?P<file>.+\.ya?ml)::(?P<case>[^\[]+)\[(?P<variant>repro|fix|invalid)(?:-(?P<device>[^\]]+))?\]$")
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("lstm-atlas", "LSTM Error Atlas")
     group.addoption("--atlas-results", metavar="PATH", default=None,
-                    help="write the JSON results file (schema version 1) to PATH, atomically")
+                    help="write the JSON results file (schema version 2) to PATH, atomically, after every item")
     group.addoption("--atlas-devices", metavar="LIST", default="cpu,gpu",
                     help="device kinds to parametrise items by (default: cpu,gpu; absent ones are skipped)")
     group.addoption("--atlas-logical-cpus", metavar="N", type=int, default=0,
@@ -41,7 +47,11 @@ def pytest_addoption(parser):
     group.addoption("--atlas-isolate", action="store_true", default=False,
                     help="run every item in its own interpreter (crashes and hangs are recorded)")
     group.addoption("--atlas-timeout", metavar="SECONDS", type=float, default=300.0,
-                    help="per-item time limit for isolated items (default 300)")
+                    help="per-item time limit, isolated or in-process (default 300; 0: none). In-process, "
+                         "a hang that never returns to Python ends the process after a grace period")
+    parser.addini("atlas_case_dirs", type="args", default=list(discover.DEFAULT_CASE_DIRS),
+                  help="folder names (glob patterns) whose YAML files may be atlas cases (default: cases); "
+                       "a file must also declare itself a case, see lstm_atlas/discover.py")
 
 
 def _is_worker(config) -> bool:
@@ -49,19 +59,27 @@ def _is_worker(config) -> bool:
 
 
 def pytest_configure(config):
-    for family in FAMILIES:
-        config.addinivalue_line("markers", f"{family}: LSTM Error Atlas family '{family}'")
-    config.addinivalue_line("markers", "atlas: every LSTM Error Atlas item")
     if not _is_worker(config):
+        # inert until it sees an atlas item or --atlas-results asks for a file
         config.pluginmanager.register(ResultsRecorder(config), "lstm-atlas-recorder")
 
 
-def _is_case_file(path: Path) -> bool:
-    return path.suffix in (".yaml", ".yml") and any(part.endswith("cases") for part in path.parts[:-1])
+def activate(config) -> None:
+    """The first case file was found: register the markers, quieten TensorFlow's C++ logs."""
+    if config.stash.get(ACTIVE_KEY, False):
+        return
+    config.stash[ACTIVE_KEY] = True
+    # TensorFlow reads this when it is first imported; set before any item imports it.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for family in FAMILIES:
+        config.addinivalue_line("markers", f"{family}: LSTM Error Atlas family '{family}'")
+    config.addinivalue_line("markers", "atlas: every LSTM Error Atlas item")
 
 
 def pytest_collect_file(file_path, parent):
-    if _is_case_file(Path(file_path)):
+    config = parent.config
+    if discover.is_case_file(Path(file_path), config.getini("atlas_case_dirs"), config.rootpath):
+        activate(config)
         return CaseFile.from_parent(parent, path=file_path)
     return None
 
@@ -82,13 +100,30 @@ _SESSION_ENV: dict = {}
 
 
 def session_environment(config) -> dict:
-    """Import TensorFlow once per interpreter and describe it (versions, devices)."""
+    """Import TensorFlow once per interpreter and describe it (versions, devices).
+
+    A ``--atlas-logical-cpus`` split that cannot be made raises ``pytest.UsageError``; the
+    collector stashes it and :func:`pytest_collection_modifyitems` ends the session with it
+    (exit 4): otherwise every cpu0/cpu1 item would skip and the run would look green.
+    """
     if not _SESSION_ENV:
         from . import compat
 
-        compat.configure_logical_cpus(config.getoption("atlas_logical_cpus"))
+        count = config.getoption("atlas_logical_cpus")
+        try:
+            compat.configure_logical_cpus(count)
+        except compat.DeviceSplitError as exc:
+            message = f"lstm-atlas: --atlas-logical-cpus {count}: {exc}"
+            config.stash[SPLIT_ERROR_KEY] = message
+            raise pytest.UsageError(message) from None
         _SESSION_ENV.update(compat.environment())
     return _SESSION_ENV
+
+
+def pytest_collection_modifyitems(config):
+    # raised here, outside any one file's collection, so pytest exits with a usage error
+    if SPLIT_ERROR_KEY in config.stash:
+        raise pytest.UsageError(config.stash[SPLIT_ERROR_KEY])
 
 
 def _relative(config, path) -> str:
@@ -112,6 +147,8 @@ class CaseFile(pytest.File):
                 exc = CaseError(f"cannot prepare this case ({type(exc).__name__}: {exc})", path=str(self.path))
             yield InvalidCaseItem.from_parent(self, name=f"{self.path.stem}[invalid]", error=exc)
             return
+        except pytest.UsageError:
+            return  # reported once for the session by pytest_collection_modifyitems
         for variant in VARIANTS:
             for device in device_ids(self.config):
                 item = CaseItem.from_parent(self, name=f"{case.id}[{variant}-{device}]", case=case,
@@ -202,9 +239,17 @@ class CaseItem(pytest.Item):
             timeout = self.case.spec.get("timeout", self.config.getoption("atlas_timeout"))
             return run_isolated(self.case.path, self.variant, self.device, timeout,
                                 self.config.getoption("atlas_logical_cpus"))
+        from .isolate import inject_fault
         from .run import execute
 
-        return execute(self.prepared, self.device, self.spec.get("seed", 0))
+        limit = self.case.spec.get("timeout", self.config.getoption("atlas_timeout"))
+        try:
+            with deadline.item_deadline(limit):
+                inject_fault(self.case.id)
+                return execute(self.prepared, self.device, self.spec.get("seed", 0))
+        except deadline.ItemTimeout as exc:
+            return Observation(status="timeout", detail=f"no result after {exc.seconds:g} s (in-process); "
+                               "item interrupted", duration_s=float(exc.seconds), outcome={"stack": exc.stack})
 
     def _failure_block(self, expectation, obs, mismatches, env) -> str:
         lines = [f"{self.case.id} [{self.variant} on {self.device}] — {self.case.spec['title']}",
@@ -254,40 +299,115 @@ class InvalidCaseItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
 
+def _record_from_nodeid(nodeid: str, verdict_name: str, reason: str) -> dict | None:
+    """An item record for an atlas item that left no record of its own (worker crash, setup skip)."""
+    m = NODEID_RE.match(nodeid)
+    if m is None:
+        return None
+    device = m.group("device")
+    return {"nodeid": nodeid, "case_id": m.group("case"), "file": m.group("file"), "variant": m.group("variant"),
+            "device": device, "device_kind": None if device is None else ("gpu" if device.startswith("gpu") else "cpu"),
+            "family": None, "tags": [], "verdict": verdict_name, "expected": None, "observed": None,
+            "mismatches": [], "claim": None, "claim_verdict": None, "reason": reason}
+
+
 class ResultsRecorder:
-    """Controller-side: gathers item records (also from xdist workers) and writes the results file."""
+    """Controller-side: gathers item records (also from xdist workers) and writes the results file.
+
+    The file is rewritten (atomically) when an item starts, so at any moment it holds every
+    finished item and names the ones running: a run killed by a native crash leaves a file
+    that says so (``run.interrupted``, ``run.running``). ``pytest_sessionfinish`` writes the
+    final one with the exit status.
+    """
 
     def __init__(self, config):
         self.config = config
         self.path = config.getoption("atlas_results")
-        self.items: list[dict] = []
+        self.items: dict[str, dict] = {}  # nodeid -> record; a later report for the same item wins
+        self.encoded: dict[str, str] = {}  # nodeid -> the record as JSON text, for the rewrites
+        self.running: dict[str, str] = {}  # nodeid -> when it started
+        self.expected: int | None = None
         self.cases: dict = {}
         self.environment: dict | None = None
         self.started = record.now_iso()
         self.t0 = time.perf_counter()
+        self.writes = 0
+
+    def pytest_collection_finish(self, session):
+        self.expected = sum(isinstance(item, (CaseItem, InvalidCaseItem)) for item in session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        if self.expected is None:  # every worker collects the same items
+            self.expected = sum(1 for nodeid in ids if NODEID_RE.match(nodeid))
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        if NODEID_RE.match(nodeid):
+            self.running[nodeid] = record.now_iso()
+            self._write()
 
     def pytest_runtest_logreport(self, report):
         for key, value in report.user_properties:
             if key == RECORD_KEY and report.when == "call":
-                self.items.append(value)
+                self._keep(value)
             elif key == ENV_KEY and self.environment is None:
                 self.environment = value
             elif key == "atlas_case" and report.when == "call":
                 self.cases.setdefault(value[0], value[1])
+        if report.when == "???":  # pytest-xdist: the worker died while running this item
+            worker = getattr(getattr(report, "node", None), "gateway", None)
+            self._add_synthetic(report.nodeid, "crash",
+                                f"pytest-xdist worker {getattr(worker, 'id', '?')} died while running this item "
+                                "(a native crash, or the hard stop of --atlas-timeout)")
+            self.running.pop(report.nodeid, None)
+            self._write()
+        elif report.when in ("setup", "call") and (report.skipped or report.failed) \
+                and report.nodeid not in self.items:  # skipped by a mark, or a harness error: no record
+            verdict_name = "skip" if report.skipped else "error"
+            why = report.longrepr[2] if report.skipped and isinstance(report.longrepr, tuple) else str(report.longrepr)
+            self._add_synthetic(report.nodeid, verdict_name, f"{verdict_name} at {report.when}: {why[-500:]}")
+        elif report.when == "teardown":
+            self.running.pop(report.nodeid, None)
 
-    def pytest_sessionfinish(self, session, exitstatus):
+    def _add_synthetic(self, nodeid: str, verdict_name: str, reason: str) -> None:
+        rec = _record_from_nodeid(nodeid, verdict_name, reason)
+        if rec is not None:
+            self._keep(rec)
+
+    def _keep(self, rec: dict) -> None:
+        self.items[rec["nodeid"]] = rec
+        self.encoded.pop(rec["nodeid"], None)
+
+    def _run_info(self, exitstatus=None, final: bool = False) -> dict:
+        numprocesses = getattr(self.config.option, "numprocesses", 0)
+        # stopped before running to the end: Ctrl-C or collection errors, internal or usage error
+        interrupted = not final or int(exitstatus) in (2, 3, 4)
+        done = len(self.items)
+        return {"started": self.started, "finished": record.now_iso() if final else None,
+                "duration_s": round(time.perf_counter() - self.t0, 3), "argv": list(sys.argv),
+                "workers": numprocesses if isinstance(numprocesses, int) else 0,
+                "isolate": bool(self.config.getoption("atlas_isolate")),
+                "exit_status": int(exitstatus) if final else None,
+                "interrupted": interrupted,
+                "complete": bool(final and int(exitstatus) in (0, 1) and self.expected is not None
+                                 and done >= self.expected),
+                "expected_items": self.expected, "recorded_items": done,
+                "running": sorted(self.running) if not final else []}
+
+    def _write(self, exitstatus=None, final: bool = False) -> None:
         if not self.path:
             return
-        run = {"started": self.started, "finished": record.now_iso(),
-               "duration_s": round(time.perf_counter() - self.t0, 3), "argv": list(sys.argv),
-               "workers": int(getattr(self.config.option, "numprocesses", 0) or 0)
-               if isinstance(getattr(self.config.option, "numprocesses", 0), int) else 0,
-               "isolate": bool(self.config.getoption("atlas_isolate"))}
-        data = record.build_results(self.environment, self.items, self.cases, run)
-        record.write_json_atomic(self.path, data)
+        text = record.results_text(self.environment, list(self.items.values()), self.cases,
+                                   self._run_info(exitstatus, final), self.encoded)
+        record.write_json_atomic(self.path, text, durable=final)
+        self.writes += 1
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        self.running.clear()
+        self._write(exitstatus, final=True)
 
     def pytest_terminal_summary(self, terminalreporter):
-        claims = [i for i in self.items if i.get("claim_verdict")]
+        claims = [i for i in self.items.values() if i.get("claim_verdict")]
         if not claims:
             if self.path:
                 terminalreporter.write_line(f"lstm-atlas: results written to {self.path}")

@@ -1,7 +1,9 @@
 """Stage 6: the results file, the unit that matrix jobs write and ``lstm-atlas report`` merges.
 
-Schema: ``lstm_atlas/schema/results.schema.json`` (``schema_version`` 1). Written atomically:
-a temporary file in the same folder, fsynced, then renamed over the target.
+Schema: ``lstm_atlas/schema/results.schema.json`` (``schema_version`` 2; version 1 files,
+which lack the run's exit status, are still read). Written atomically: a temporary file in the
+same folder, fsynced, then renamed over the target. The plugin rewrites it as items start, so
+``run.interrupted`` is true until the session finishes and writes ``run.exit_status``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import datetime as _dt
 import json
 import os
 import tempfile
+import uuid
 from collections import Counter
 from functools import lru_cache
 from importlib import resources
@@ -17,8 +20,11 @@ from pathlib import Path
 
 import jsonschema
 
-SCHEMA_NAME = "lstm-atlas-results"
-SCHEMA_VERSION = 1
+from .errors import InputError
+
+SCHEMA_NAME = RESULTS_SCHEMA_NAME = "lstm-atlas-results"
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @lru_cache(maxsize=None)
@@ -64,14 +70,40 @@ def build_results(environment: dict | None, items: list[dict], cases: dict, run:
     }
 
 
-def write_json_atomic(path: str | os.PathLike, data) -> None:
+def results_text(environment: dict | None, items: list[dict], cases: dict, run: dict,
+                 encoded: dict[str, str] | None = None) -> str:
+    """The results document as JSON text, one line per item.
+
+    ``encoded`` caches each item's text by nodeid, so rewriting the file after every item
+    encodes each item once, not once per write (the caller drops an entry it replaces).
+    """
+    encoded = {} if encoded is None else encoded
+    doc = build_results(environment, items, cases, run)
+    texts = []
+    for item in doc["items"]:
+        text = encoded.get(item["nodeid"])
+        if text is None:
+            text = encoded[item["nodeid"]] = json.dumps(item, default=str)
+        texts.append(text)
+    placeholder = f"@@items-{uuid.uuid4().hex}@@"
+    doc["items"] = placeholder
+    head = json.dumps(doc, indent=1, default=str)
+    body = "[\n" + ",\n".join(texts) + "\n ]" if texts else "[]"
+    return head.replace(json.dumps(placeholder), body, 1) + "\n"
+
+
+def write_json_atomic(path: str | os.PathLike, data, durable: bool = True) -> None:
     """Write JSON so that readers see the old file or the whole new one, never a torn one."""
-    text = json.dumps(data, indent=1, sort_keys=False, default=str) + "\n"  # fails before any file exists
-    write_bytes_atomic(path, text.encode("utf-8"))
+    text = data if isinstance(data, str) else json.dumps(data, indent=1, sort_keys=False, default=str) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"), durable=durable)  # encoding fails before any file exists
 
 
-def write_bytes_atomic(path: str | os.PathLike, content: bytes) -> None:
-    """Temporary file in the target's folder, fsynced, then renamed over the target."""
+def write_bytes_atomic(path: str | os.PathLike, content: bytes, durable: bool = True) -> None:
+    """Temporary file in the target's folder, fsynced, then renamed over the target.
+
+    ``durable=False`` skips the fsync: still atomic for readers and for a crash of this
+    process (the rename is), only not across a power cut; used for the per-item rewrites.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -82,7 +114,8 @@ def write_bytes_atomic(path: str | os.PathLike, content: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -92,12 +125,53 @@ def write_bytes_atomic(path: str | os.PathLike, content: bytes) -> None:
         raise
 
 
-def read_results(path: str | os.PathLike) -> dict:
-    data = json.loads(Path(path).read_text("utf-8"))
-    if data.get("schema") != SCHEMA_NAME:
-        raise ValueError(f"{path}: not an lstm-atlas results file")
-    if data.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"{path}: results schema_version {data.get('schema_version')} is not supported "
-                         f"(this harness reads {SCHEMA_VERSION})")
-    validate_results(data)
+def read_json_file(path: str | os.PathLike) -> dict:
+    """A JSON object from ``path``; :class:`InputError` (one line) if it is missing or not JSON."""
+    try:
+        text = Path(path).read_text("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not an lstm-atlas file (a JSON {type(data).__name__}, not an object)")
     return data
+
+
+def check_results(data: dict, path: str | os.PathLike) -> dict:
+    """``data`` if it is a results document this harness reads; otherwise :class:`InputError`."""
+    if data.get("schema") != SCHEMA_NAME:
+        raise InputError(f"{path}: not an lstm-atlas results file (schema {data.get('schema')!r})")
+    if data.get("schema_version") not in READABLE_VERSIONS:
+        raise InputError(f"{path}: results schema_version {data.get('schema_version')!r} is not supported "
+                         f"(this harness reads {', '.join(map(str, READABLE_VERSIONS))})")
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(results_schema()).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise InputError(f"{path}: does not follow the results schema at {where}: {error.message[:200]}")
+    return data
+
+
+def read_results(path: str | os.PathLike) -> dict:
+    return check_results(read_json_file(path), path)
+
+
+def run_state(data: dict) -> tuple[str, str | None]:
+    """('complete' | 'partial', why) for a results document; version 1 files were written at the end."""
+    run = data.get("run") or {}
+    if data.get("schema_version", 1) < 2:
+        return "complete", None
+    if run.get("running"):
+        return "partial", (f"the run died while running {', '.join(run['running'][:3])}"
+                           + (" and more" if len(run["running"]) > 3 else ""))
+    if run.get("interrupted"):
+        status = run.get("exit_status")
+        return "partial", "the run was interrupted" + (f" (exit status {status})" if status is not None else "")
+    if not run.get("complete"):
+        return "partial", (f"{run.get('recorded_items')} of {run.get('expected_items')} items have a result "
+                           f"(exit status {run.get('exit_status')})")
+    return "complete", None

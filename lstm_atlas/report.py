@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from .diff import cell_changes, normalise_message
 from .merge import Matrix
@@ -30,7 +31,8 @@ def short_cell(cell: dict | None) -> str:
     return text if cell["verdict"] == "pass" else f"✗ {text}"
 
 
-def word_diff_html(old: str, new: str) -> str:
+def word_diff_html(old: str, new: str) -> Markup:
+    """Words removed and added, as HTML; the words themselves are escaped here."""
     a, b = old.split(), new.split()
     out = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
@@ -40,7 +42,7 @@ def word_diff_html(old: str, new: str) -> str:
             out.append(f'<span class="del">{html.escape(" ".join(a[i1:i2]))}</span>')
         if op in ("insert", "replace"):
             out.append(f'<span class="ins">{html.escape(" ".join(b[j1:j2]))}</span>')
-    return " ".join(out)
+    return Markup(" ".join(out))
 
 
 def _rows(matrix: Matrix) -> list[dict]:
@@ -81,7 +83,8 @@ def _attention(matrix: Matrix, rows: list[dict]) -> list[dict]:
                 kind = "behaviour differs on this version: add a version override, or report a regression"
             else:
                 kind = "the case fails everywhere it ran: the case is wrong"
-            out.append({"case_id": row["case_id"], "variant": row["variant"], "env": key, "kind": kind,
+            where = f"{key} ({cell['device']})" if len(cell.get("per_device") or {}) > 1 else key
+            out.append({"case_id": row["case_id"], "variant": row["variant"], "env": where, "kind": kind,
                         "detail": "; ".join(cell["mismatches"])[:400]})
     return out
 
@@ -124,9 +127,11 @@ def verdict_plot_png(matrix: Matrix, totals: dict) -> bytes:
 
 
 def _templates() -> jinja2.Environment:
+    # the templates are named *.html.j2: escape those (titles and messages come from case
+    # files and TensorFlow), not the Markdown one
     return jinja2.Environment(loader=jinja2.PackageLoader("lstm_atlas", "templates"),
-                              autoescape=jinja2.select_autoescape(["html"]), trim_blocks=False,
-                              keep_trailing_newline=True)
+                              autoescape=jinja2.select_autoescape(["html", "html.j2"], default_for_string=False),
+                              trim_blocks=False, keep_trailing_newline=True)
 
 
 def render(matrix: Matrix) -> dict[str, str | bytes]:
@@ -136,6 +141,7 @@ def render(matrix: Matrix) -> dict[str, str | bytes]:
     png = verdict_plot_png(matrix, totals)
     context = {"cases": matrix.cases, "envs": envs, "environments": matrix.environments, "rows": rows,
                "totals": totals, "attention": _attention(matrix, rows), "invalid": matrix.invalid,
+               "problems": matrix.problems(),
                "created": now_iso(), "families": sorted({r["family"] for r in rows}),
                "plot_png": base64.b64encode(png).decode("ascii"),
                "gpu_ran": any(c["verdict"] != "skip" for (_, _, device), by_env in matrix.cells.items()

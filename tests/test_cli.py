@@ -1,10 +1,21 @@
-"""``lstm-atlas validate``: one line per bad file, never a traceback, and the library is valid."""
+"""The `lstm-atlas` command: `validate` gives one line per bad file and never a traceback;
+`report` and `diff` work on a fresh clone (only the committed reports/) and on bad input."""
 
 from __future__ import annotations
 
-from lstm_atlas import cli
+import copy
+import json
+import shutil
+from pathlib import Path
 
-from .conftest import BROKEN_DIR, CASES_DIR, broken_expectations
+import pytest
+
+from lstm_atlas import cli
+from lstm_atlas.record import read_results
+
+from .conftest import BROKEN_DIR, CASES_DIR, ROOT, broken_expectations
+
+DATA = Path(__file__).parent / "data"
 
 
 def test_validate_reports_each_broken_file_on_one_line(capsys):
@@ -45,3 +56,81 @@ def test_validate_turns_an_unexpected_error_into_a_line(monkeypatch, capsys, tmp
 def test_validate_names_a_file_it_cannot_read(capsys, tmp_path):
     assert cli.main(["validate", str(tmp_path / "missing.yaml")]) == 1
     assert "cannot read" in capsys.readouterr().out
+
+
+
+@pytest.fixture
+def fresh_clone(tmp_path, monkeypatch):
+    """A folder holding what a clone has: reports/ with merged.json, and no results/."""
+    (tmp_path / "reports").mkdir()
+    shutil.copy(ROOT / "reports" / "merged.json", tmp_path / "reports" / "merged.json")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_diff_on_a_fresh_clone_reads_the_committed_matrix(fresh_clone, capsys):
+    assert cli.main(["diff", "2.15", "2.16"]) == 0
+    out, err = capsys.readouterr()
+    assert out == (ROOT / "reports" / "diff-2.15-2.16.txt").read_text("utf-8")
+    assert "reading reports/merged.json" in err
+
+
+def test_report_on_a_fresh_clone_and_with_one_more_environment(fresh_clone, capsys):
+    envs = len(json.loads((fresh_clone / "reports" / "merged.json").read_text())["environments"])
+    assert cli.main(["report", "--out", "out"]) == 0
+    assert {p.name for p in (fresh_clone / "out").iterdir()} == {"report.md", "report.html", "verdicts.png",
+                                                                 "merged.json"}
+    extra = copy.deepcopy(read_results(DATA / "results-tf221.json"))
+    extra["environment"]["env_name"] = "tf221-keras-latest"
+    (fresh_clone / "extra.json").write_text(json.dumps(extra))
+    assert cli.main(["report", "reports/merged.json", "extra.json", "--out", "reports"]) == 0
+    merged = json.loads((fresh_clone / "reports" / "merged.json").read_text())
+    assert len(merged["environments"]) == envs + 1 and "tf221-keras-latest" in merged["environments"]
+    assert "| tf221-keras-latest | 2.21.0 |" in (fresh_clone / "reports" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "lstm-atlas: error: bad.json: no such file"),
+    ("{oops", "lstm-atlas: error: bad.json: not JSON (Expecting property name enclosed in double quotes at line 1, "
+              "column 2)"),
+    ('{"schema": "lstm-atlas-results", "schema_version": 2, "items": "x"}',
+     "lstm-atlas: error: bad.json: does not follow the results schema"),
+    ('{"name": "package.json of something"}', "lstm-atlas: error: bad.json: not an lstm-atlas results or merged file"),
+])
+@pytest.mark.parametrize("command", [["diff", "2.15", "2.16"], ["report", "--out", "out"]])
+def test_a_bad_input_file_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, content, message, command):
+    monkeypatch.chdir(tmp_path)
+    if content is not None:
+        (tmp_path / "bad.json").write_text(content)
+    assert cli.main([*command, "bad.json"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err and out == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_data_at_all_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["diff", "2.15", "2.16"]) == 2
+    err = capsys.readouterr().err
+    assert err == "lstm-atlas: error: no results files in results/ and no reports/merged.json; run the matrix " \
+                  "(tox) or pass files\n"
+
+
+def test_results_files_win_over_the_committed_matrix(fresh_clone, capsys):
+    (fresh_clone / "results").mkdir()
+    for path in DATA.glob("results-*.json"):
+        shutil.copy(path, fresh_clone / "results" / path.name)
+    assert cli.main(["diff", "2.15", "2.16"]) == 2  # the recorded files hold 2.15 and 2.21 only
+    assert "no results for '2.16'; have: tf215 (TF 2.15.1), tf221 (TF 2.21.0)" in capsys.readouterr().err
+
+
+def test_diff_warns_when_a_side_is_partial(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    doc = copy.deepcopy(read_results(DATA / "results-tf221.json"))
+    doc["schema_version"] = 2
+    doc["run"].update({"exit_status": 2, "interrupted": True, "complete": False, "running": []})
+    (tmp_path / "tf221.json").write_text(json.dumps(doc))
+    assert cli.main(["diff", "2.15", "2.21", str(DATA / "results-tf215.json"), "tf221.json"]) == 0
+    err = capsys.readouterr().err
+    assert err == "warning: tf221 is partial: the run was interrupted (exit status 2); cells it lacks are not " \
+                  "compared\n"

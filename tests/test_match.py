@@ -125,6 +125,19 @@ def test_expected_crash_passes_only_on_a_crash():
     expect = {"ok": True, "overrides": [{"when": {"tf": ">=2.16,<2.17"}, "crash": True}]}
     on_216 = effective_expectation(expect, dict(ENV_221, tensorflow="2.16.2"))
     assert on_216["crash"] is True and "ok" not in on_216
-    assert verdict(on_216, Observation(status="crash", detail="interpreter killed by SIGABRT")).passed
+    abort = Observation(status="crash", detail="interpreter killed by SIGABRT",
+                        outcome={"returncode": -6, "signal": "SIGABRT"})
+    assert verdict(on_216, abort).passed
     assert not verdict(on_216, ran()).passed
     assert "crash" not in effective_expectation(expect, ENV_221)
+
+
+def test_expected_crash_does_not_pass_on_a_python_traceback():
+    """A child that exits 1 after a traceback is an error, and even a 'crash' without a signal is not enough."""
+    expect = {"crash": True}
+    traceback_exit = Observation(status="error", detail="interpreter exited with code 1 and no result",
+                                 outcome={"returncode": 1, "stderr_tail": "Traceback ...\nRuntimeError: x"})
+    result = verdict(expect, traceback_exit)
+    assert not result.passed and "die by a signal" in result.mismatches[0] and "code 1" in result.mismatches[0]
+    worker_gone = Observation(status="crash", detail="pytest-xdist worker crashed")
+    assert not verdict(expect, worker_gone).passed

@@ -155,3 +155,21 @@ def test_workflow_runs_every_tox_env_and_merges():
     for job in ("cpu", "gpu"):
         uploads = [s for s in jobs[job]["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")]
         assert uploads and uploads[0]["with"]["if-no-files-found"] == "error"
+        # failing items fail the job (no `|| echo`), and the results are uploaded all the same
+        assert uploads[0]["if"] == "${{ always() }}"
+        assert not any("||" in str(s.get("run", "")) for s in jobs[job]["steps"])
+    assert any("pytest tests/" in str(s.get("run", "")) for s in jobs["tests"]["steps"])
+
+
+def test_html_escapes_titles_versions_and_messages_once(recorded):
+    matrix = merge(copy.deepcopy(recorded))
+    case_id = next(iter(matrix.cases))
+    matrix.cases[case_id]["title"] = "<script>alert('title')</script>"
+    matrix.environments["tf221"]["tensorflow"] = "2.21.0<img src=x onerror=alert(1)>"
+    rendered = render(matrix)
+    page, md = rendered["report.html"], rendered["report.md"]
+    assert "<script>alert(" not in page and "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;" in page
+    assert "<img src=x" not in page and "2.21.0&lt;img src=x onerror=alert(1)&gt;" in page
+    # the word diff is built as HTML (escaped word by word), so it is not escaped a second time
+    assert '<span class="del">' in page and "&lt;span" not in page and "&amp;lt;" not in page
+    assert "| 2.21.0<img src=x onerror=alert(1)> |" in md  # Markdown is not HTML-escaped
