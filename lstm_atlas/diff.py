@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import re
 
-from .merge import Matrix, pick_env
+from .merge import MESSAGE_CELL_CHARS, Matrix, pick_env
 
 _VOLATILE = [(re.compile(r"0x[0-9a-f]+"), "0x…"), (re.compile(r"\b(lstm|dense|sequential|lstm_cell|bidirectional|"
                                                              r"time_distributed|masking|input_layer)_\d+\b"), r"\1_N"),
+             # the per-item working directory run.py creates (tempfile, prefix "atlas-")
+             (re.compile(r"[\\/][^\s'\"`]*?atlas-[a-z0-9_]+(?=[\\/])"), "<workdir>"),
+             # TensorFlow numbers each traced function (__inference_function_2074) per process
+             (re.compile(r"(__inference_\w+?_)\d+\b"), r"\1N"),
              (re.compile(r"\s+"), " ")]
 
 
 def normalise_message(message: str | None) -> str:
-    """Drop what changes from run to run (addresses, auto-numbered layer names, spacing)."""
+    """Drop what changes from run to run (addresses, auto-numbered layer and traced-function
+    names, the per-item temporary directory, spacing), so only real changes count."""
     text = message or ""
     for pattern, repl in _VOLATILE:
         text = pattern.sub(repl, text)
     return text.strip()
+
+
+def same_message(old: str | None, new: str | None) -> bool:
+    """Equal once normalised; a message cut at MESSAGE_CELL_CHARS is compared as far as both go."""
+    a, b = normalise_message(old), normalise_message(new)
+    if max(len(old or ""), len(new or "")) >= MESSAGE_CELL_CHARS:
+        a, b = a[:min(len(a), len(b))], b[:min(len(a), len(b))]
+    return a == b
 
 
 def cell_changes(old: dict, new: dict, variant: str) -> list[str]:
@@ -31,7 +44,7 @@ def cell_changes(old: dict, new: dict, variant: str) -> list[str]:
             out.append(f"exception class changed: {old['exception']} -> {new['exception']}")
         if old["stage"] != new["stage"]:
             out.append(f"stage moved: {old['stage']} -> {new['stage']}")
-        if normalise_message(old["message"]) != normalise_message(new["message"]):
+        if not same_message(old["message"], new["message"]):
             out.append("message changed")
     if variant == "fix" and old["verdict"] == "pass" and new["verdict"] != "pass":
         out.append(f"fix stopped working ({new['verdict']})")

@@ -6,15 +6,18 @@ tests/data/results-tf215.json and results-tf221.json were written by real runs o
 
 from __future__ import annotations
 
+import configparser
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
+from packaging.version import Version
 
 from lstm_atlas import catalog, cli
-from lstm_atlas.diff import cell_changes, normalise_message, upgrade_diff
+from lstm_atlas.diff import cell_changes, normalise_message, same_message, upgrade_diff
 from lstm_atlas.merge import merge, pick_env
 from lstm_atlas.observe import message_core
 from lstm_atlas.record import read_results
@@ -86,6 +89,27 @@ def test_normalise_message_ignores_auto_names_and_addresses():
     assert normalise_message('layer "lstm_3" at 0x7f00ab') == normalise_message('layer "lstm_12"  at 0x1')
 
 
+def test_normalise_message_ignores_the_run_directory_and_trace_numbers():
+    # both pairs were 'message changed' in a diff of two runs on the same TF before this
+    a = "The filename must end in `.weights.h5`. Received: filepath=/tmp/atlas-lfmyxm_p/model.h5"
+    b = "The filename must end in `.weights.h5`. Received: filepath=/tmp/atlas-rh8gxt58/model.h5"
+    assert normalise_message(a) == normalise_message(b)
+    assert normalise_message("lstm/TensorArrayV2_1@__inference_function_2074") == \
+        normalise_message("lstm/TensorArrayV2_1@__inference_function_2386")
+    assert normalise_message(a) != normalise_message(a.replace("model.h5", "model.keras"))
+    assert normalise_message("single positional argument") != normalise_message("single required positional argument")
+
+
+def test_messages_cut_at_the_cell_limit_compare_as_far_as_both_go():
+    # merge keeps 600 characters; a shorter trace number leaves a different tail inside the cut
+    head = "error: loc(" + "x" * 560
+    old, new = (head + "@__inference_function_2074 at fused")[:600], (head + "@__inference_function_86 at fused[StatefulPar")[:600]
+    assert len(old) == len(new) == 600 and normalise_message(old) != normalise_message(new)
+    assert same_message(old, new)
+    assert not same_message(old, old.replace("error", "warning"))
+    assert not same_message("short", "short but longer")
+
+
 def test_message_core_strips_keras_wrapping():
     keras2 = ('in user code:\n\n    File "/x/training.py", line 1401, in train_function  *\n'
               '        return step_function(self, iterator)\n\n'
@@ -150,8 +174,10 @@ def test_workflow_runs_every_tox_env_and_merges():
     assert jobs["cpu"]["strategy"]["matrix"]["env"] == tox_envs
     assert "gpu" in jobs["gpu"]["runs-on"]
     assert set(jobs["report"]["needs"]) == {"cpu", "gpu"} and jobs["report"]["if"] == "${{ always() }}"
+    assert "tf221-keras-latest" in tox_envs
     steps = " ".join(str(s.get("run", "")) for s in jobs["report"]["steps"])
     assert "lstm-atlas report results/*.json" in steps and "lstm-atlas diff 2.15 2.16" in steps
+    assert "lstm-atlas diff tf221 tf221-keras-latest" in steps
     for job in ("cpu", "gpu"):
         uploads = [s for s in jobs[job]["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")]
         assert uploads and uploads[0]["with"]["if-no-files-found"] == "error"
@@ -173,3 +199,86 @@ def test_html_escapes_titles_versions_and_messages_once(recorded):
     # the word diff is built as HTML (escaped word by word), so it is not escaped a second time
     assert '<span class="del">' in page and "&lt;span" not in page and "&amp;lt;" not in page
     assert "| 2.21.0<img src=x onerror=alert(1)> |" in md  # Markdown is not HTML-escaped
+
+
+def _workflow_jobs() -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / "matrix.yml").read_text())["jobs"]
+
+
+def test_workflow_fails_when_a_case_fails_and_still_uploads_the_results():
+    jobs = _workflow_jobs()
+    assert not jobs["cpu"].get("continue-on-error")
+    for job in ("cpu", "gpu"):
+        case_runs = [s for s in jobs[job]["steps"] if "tox -e" in str(s.get("run", ""))]
+        assert case_runs, f"{job} job runs no cases"
+        for step in case_runs:
+            # `|| echo`, `|| true` or `; exit 0` would turn a failing case into a green job
+            assert "||" not in step["run"] and "exit 0" not in step["run"], step["run"]
+            assert not step.get("continue-on-error")
+        uploads = [s for s in jobs[job]["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+        assert "always()" in str(uploads[0].get("if", "")), f"{job}: results of a failing run must still be uploaded"
+
+
+def test_workflow_runs_the_tests_with_chromium():
+    jobs = _workflow_jobs()
+    test_jobs = [name for name, job in jobs.items()
+                 if any(re.search(r"pytest tests/?(\s|$)", str(s.get("run", ""))) for s in job["steps"])]
+    assert test_jobs, "no job runs `pytest tests/`"
+    job = jobs[test_jobs[0]]
+    runs = "\n".join(str(s.get("run", "")) for s in job["steps"])
+    assert not job.get("continue-on-error") and "||" not in runs
+    assert ".[cpu,browser]" in runs, "the tests need TensorFlow and Playwright"
+    # tests/test_report_browser.py finds Chromium as `chromium` on PATH (and errors under CI without it)
+    assert "playwright install" in runs and "/chromium" in runs
+    assert " -k " not in runs and "--deselect" not in runs
+
+
+def test_keras_latest_env_pins_tensorflow_but_not_keras():
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    section = tox["testenv:tf221-keras-latest"]
+    constraints = "{toxinidir}/constraints/tf-2.21-keras-latest.txt"
+    assert f"-c {constraints}" in section["deps"].split("\n")
+    assert f"UV_CONSTRAINT = {constraints}" in section["set_env"] and f"PIP_CONSTRAINT = {constraints}" in section["set_env"]
+    assert "ATLAS_ENV = {envname}" in section["set_env"]
+    pins = [line.split("#")[0].strip() for line in (ROOT / "constraints" / "tf-2.21-keras-latest.txt").read_text().splitlines()]
+    pins = [p for p in pins if p]
+    assert pins == ["tensorflow-cpu==2.21.0"], "TF pinned, Keras left to the resolver (the newest)"
+    assert "tf221-keras-latest" in tox["tox"]["labels"].split("keras3 =")[1]
+
+
+RESULTS = ROOT / "reports" / "results"
+
+
+def test_newest_keras_results_are_a_real_newer_keras_and_all_pass():
+    pinned, latest = read_results(RESULTS / "tf221.json"), read_results(RESULTS / "tf221-keras-latest.json")
+    pin = next(line for line in (ROOT / "constraints" / "tf-2.21.txt").read_text().splitlines()
+               if line.startswith("keras=="))
+    assert pinned["environment"]["keras"] == pin.split("==")[1]
+    assert pinned["environment"]["tensorflow"] == latest["environment"]["tensorflow"] == "2.21.0"
+    assert Version(latest["environment"]["keras"]) > Version(pinned["environment"]["keras"])
+    assert latest["environment"]["env_name"] == "tf221-keras-latest" and pinned["environment"]["env_name"] == "tf221"
+    items = []
+    for doc in (pinned, latest):
+        verdicts = {(i["case_id"], i["variant"], i.get("device_kind")): i["verdict"] for i in doc["items"]}
+        assert set(verdicts.values()) <= {"pass", "skip"}, [k for k, v in verdicts.items() if v not in ("pass", "skip")]
+        assert "pass" in verdicts.values()
+        items.append(set(verdicts))
+    assert items[0] == items[1], "both runs must cover the same cases for the diff to mean anything"
+    # where Keras 3.14 changed the behaviour, the base expectation is the newest Keras and the
+    # pinned 3.13.2 passes through an override keyed on the Keras version
+    def applied(doc):
+        return {i["case_id"]: i["expected"]["applied_overrides"] for i in doc["items"]
+                if i["variant"] == "repro" and i["device_kind"] == "cpu"}
+    for case_id in ("seed-003-ex3-lstmcell-in-sequential", "stateful-fit-partial-last-batch"):
+        assert applied(latest)[case_id] == [] and applied(pinned)[case_id] == [0]
+
+
+def test_committed_newest_keras_diff_is_current(capsys):
+    paths = [str(RESULTS / "tf221.json"), str(RESULTS / "tf221-keras-latest.json")]
+    assert cli.main(["diff", "tf221", "tf221-keras-latest", *paths]) == 0
+    rendered = capsys.readouterr().out
+    committed = (ROOT / "reports" / "diff-tf221-keras-latest.txt").read_text("utf-8")
+    assert committed == rendered, "reports/diff-tf221-keras-latest.txt is stale: rerun `lstm-atlas diff`"
+    assert "stateful-fit-partial-last-batch [repro]" in rendered
+    assert "exception class changed: tensorflow.python.framework.errors_impl.OperatorNotAllowedInGraphError" in rendered
