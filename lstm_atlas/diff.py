@@ -15,9 +15,13 @@ _VOLATILE = [(re.compile(r"0x[0-9a-f]+"), "0x…"), (re.compile(r"\b(lstm|dense|
              (re.compile(r"\s+"), " ")]
 
 
-def normalise_message(message: str | None) -> str:
-    """Drop what changes from run to run (addresses, auto-numbered layer and traced-function
-    names, the per-item temporary directory, spacing), so only real changes count."""
+def strip_volatile(message: str | None) -> str:
+    """Drop what changes between two runs of the same outcome (addresses, auto-numbered layer
+    and traced-function names, the per-item temporary directory, spacing).
+
+    Not the message normaliser (``normalise.message_template``): an upgrade diff must still
+    see a changed shape or number, which the normaliser abstracts away.
+    """
     text = message or ""
     for pattern, repl in _VOLATILE:
         text = pattern.sub(repl, text)
@@ -26,7 +30,7 @@ def normalise_message(message: str | None) -> str:
 
 def same_message(old: str | None, new: str | None) -> bool:
     """Equal once normalised; a message cut at MESSAGE_CELL_CHARS is compared as far as both go."""
-    a, b = normalise_message(old), normalise_message(new)
+    a, b = strip_volatile(old), strip_volatile(new)
     if max(len(old or ""), len(new or "")) >= MESSAGE_CELL_CHARS:
         a, b = a[:min(len(a), len(b))], b[:min(len(a), len(b))]
     return a == b
@@ -86,6 +90,6 @@ def render_diff_text(matrix: Matrix, diff: dict) -> str:
             lines.append(f"  - {change}")
         old, new = entry["old"], entry["new"]
         if "message changed" in entry["changes"] and old["message"] and new["message"]:
-            lines.append(f"    old: {normalise_message(old['message'])[:240]}")
-            lines.append(f"    new: {normalise_message(new['message'])[:240]}")
+            lines.append(f"    old: {strip_volatile(old['message'])[:240]}")
+            lines.append(f"    new: {strip_volatile(new['message'])[:240]}")
     return "\n".join(lines) + "\n"

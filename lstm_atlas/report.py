@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from .diff import cell_changes, normalise_message
+from .diff import cell_changes, strip_volatile
 from .merge import Matrix
 from .record import now_iso, write_bytes_atomic, write_json_atomic
 
@@ -58,10 +58,10 @@ def _rows(matrix: Matrix) -> list[dict]:
             if cell_changes(old, new, variant):
                 changes = True
             if old["message"] and new["message"] and \
-                    normalise_message(old["message"]) != normalise_message(new["message"]):
+                    strip_volatile(old["message"]) != strip_volatile(new["message"]):
                 diffs.append({"old_env": old_key, "new_env": new_key,
-                              "html": word_diff_html(normalise_message(old["message"])[:600],
-                                                     normalise_message(new["message"])[:600])})
+                              "html": word_diff_html(strip_volatile(old["message"])[:600],
+                                                     strip_volatile(new["message"])[:600])})
         rows.append({"case_id": case_id, "variant": variant, "device": device, "family": case.get("family", "?"),
                      "title": case.get("title", ""), "cells": cells, "changes": changes, "diffs": diffs,
                      "short": {k: short_cell(by_env.get(k)) for k in envs}})

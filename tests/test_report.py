@@ -17,7 +17,7 @@ import yaml
 from packaging.version import Version
 
 from lstm_atlas import catalog, cli
-from lstm_atlas.diff import cell_changes, normalise_message, same_message, upgrade_diff
+from lstm_atlas.diff import cell_changes, strip_volatile, same_message, upgrade_diff
 from lstm_atlas.merge import merge, pick_env
 from lstm_atlas.observe import message_core
 from lstm_atlas.record import read_results
@@ -85,26 +85,26 @@ def test_cell_changes_vocabulary():
     assert broken_fix == ["fix stopped working (fail)"]
 
 
-def test_normalise_message_ignores_auto_names_and_addresses():
-    assert normalise_message('layer "lstm_3" at 0x7f00ab') == normalise_message('layer "lstm_12"  at 0x1')
+def test_strip_volatile_ignores_auto_names_and_addresses():
+    assert strip_volatile('layer "lstm_3" at 0x7f00ab') == strip_volatile('layer "lstm_12"  at 0x1')
 
 
-def test_normalise_message_ignores_the_run_directory_and_trace_numbers():
+def test_strip_volatile_ignores_the_run_directory_and_trace_numbers():
     # both pairs were 'message changed' in a diff of two runs on the same TF before this
     a = "The filename must end in `.weights.h5`. Received: filepath=/tmp/atlas-lfmyxm_p/model.h5"
     b = "The filename must end in `.weights.h5`. Received: filepath=/tmp/atlas-rh8gxt58/model.h5"
-    assert normalise_message(a) == normalise_message(b)
-    assert normalise_message("lstm/TensorArrayV2_1@__inference_function_2074") == \
-        normalise_message("lstm/TensorArrayV2_1@__inference_function_2386")
-    assert normalise_message(a) != normalise_message(a.replace("model.h5", "model.keras"))
-    assert normalise_message("single positional argument") != normalise_message("single required positional argument")
+    assert strip_volatile(a) == strip_volatile(b)
+    assert strip_volatile("lstm/TensorArrayV2_1@__inference_function_2074") == \
+        strip_volatile("lstm/TensorArrayV2_1@__inference_function_2386")
+    assert strip_volatile(a) != strip_volatile(a.replace("model.h5", "model.keras"))
+    assert strip_volatile("single positional argument") != strip_volatile("single required positional argument")
 
 
 def test_messages_cut_at_the_cell_limit_compare_as_far_as_both_go():
     # merge keeps 600 characters; a shorter trace number leaves a different tail inside the cut
     head = "error: loc(" + "x" * 560
     old, new = (head + "@__inference_function_2074 at fused")[:600], (head + "@__inference_function_86 at fused[StatefulPar")[:600]
-    assert len(old) == len(new) == 600 and normalise_message(old) != normalise_message(new)
+    assert len(old) == len(new) == 600 and strip_volatile(old) != strip_volatile(new)
     assert same_message(old, new)
     assert not same_message(old, old.replace("error", "warning"))
     assert not same_message("short", "short but longer")
