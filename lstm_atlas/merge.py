@@ -55,6 +55,8 @@ def cell_of(item: dict) -> dict:
         "unverified": item.get("unverified", False),
         "reason": item.get("reason"),
         "loss": (obs.get("outcome") or {}).get("loss"),
+        # reused from the result cache: the report shows when it was really observed
+        "observed_at": item.get("observed_at") if item.get("cached") else None,
     }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from . import record
+from . import cache, record
 from .errors import CaseError
 from .match import claim_verdict, describe, effective_expectation, verdict
 from .observe import Observation
@@ -28,6 +28,7 @@ FAMILIES = ("input-rank", "feature-dim", "timesteps", "input-dtype", "input-cont
             "label-loss", "divergence", "cudnn", "mixed-precision", "api-change", "serialization", "conversion")
 RECORD_KEY = "atlas"
 ENV_KEY = "atlas_env"
+CACHE_STASH = pytest.StashKey["cache.ResultCache | None"]()
 
 
 def pytest_addoption(parser):
@@ -42,6 +43,8 @@ def pytest_addoption(parser):
                     help="run every item in its own interpreter (crashes and hangs are recorded)")
     group.addoption("--atlas-timeout", metavar="SECONDS", type=float, default=300.0,
                     help="per-item time limit for isolated items (default 300)")
+    group.addoption("--atlas-no-cache", action="store_true", default=False,
+                    help="run every item even if the result cache ($ATLAS_CACHE_DIR or .atlas-cache/) has it")
 
 
 def _is_worker(config) -> bool:
@@ -52,6 +55,8 @@ def pytest_configure(config):
     for family in FAMILIES:
         config.addinivalue_line("markers", f"{family}: LSTM Error Atlas family '{family}'")
     config.addinivalue_line("markers", "atlas: every LSTM Error Atlas item")
+    config.stash[CACHE_STASH] = None if config.getoption("atlas_no_cache") else cache.ResultCache(
+        cache.cache_root(config.rootpath))
     if not _is_worker(config):
         config.pluginmanager.register(ResultsRecorder(config), "lstm-atlas-recorder")
 
@@ -102,24 +107,41 @@ class CaseFile(pytest.File):
     def collect(self):
         try:
             case = load_case(self.path)
-            # Resolve layer/optimizer/loss names now, so a typo is one error for the file.
-            session_environment(self.config)
-            from .run import prepare
+            keys, reused = self._cached(case)
+            prepared = dict.fromkeys(VARIANTS)
+            if len(reused) < len(keys):  # something to run: TensorFlow is needed
+                # Resolve layer/optimizer/loss names now, so a typo is one error for the file.
+                session_environment(self.config)
+                from .run import prepare
 
-            prepared = {variant: prepare(case, variant) for variant in VARIANTS}
+                prepared = {variant: prepare(case, variant) for variant in VARIANTS}
         except CaseError as exc:
             yield InvalidCaseItem.from_parent(self, name=f"{self.path.stem}[invalid]", error=exc)
             return
         for variant in VARIANTS:
             for device in device_ids(self.config):
                 item = CaseItem.from_parent(self, name=f"{case.id}[{variant}-{device}]", case=case,
-                                            variant=variant, device=device, prepared=prepared[variant])
+                                            variant=variant, device=device, prepared=prepared[variant],
+                                            cache_key=keys.get((variant, device)),
+                                            cached=reused.get((variant, device)))
                 item.add_marker("atlas")
                 item.add_marker(case.family)
                 for tag in case.tags:
                     self.config.addinivalue_line("markers", f"{tag}: case tag")
                     item.add_marker(tag)
                 yield item
+
+    def _cached(self, case) -> tuple[dict, dict]:
+        """Cache keys of this file's items, and the entries already stored for them."""
+        store = self.config.stash[CACHE_STASH]
+        if store is None:
+            return {}, {}
+        options = cache.outcome_options(self.config)
+        content = Path(case.path).read_bytes()
+        keys = {(variant, device): cache.item_key(content, variant, device, options)
+                for variant in VARIANTS for device in device_ids(self.config)}
+        reused = {slot: entry for slot, key in keys.items() if (entry := store.get(key)) is not None}
+        return keys, reused
 
 
 class AtlasMismatch(Exception):
@@ -150,8 +172,12 @@ def _observed_line(obs: Observation) -> str:
 
 
 class CaseItem(pytest.Item):
-    def __init__(self, *, case: Case, variant: str, device: str, prepared=None, **kwargs):
+    def __init__(self, *, case: Case, variant: str, device: str, prepared=None, cache_key=None, cached=None,
+                 **kwargs):
         super().__init__(**kwargs)
+        self.cache_key = cache_key
+        self.cached = cached
+        self.recorded: dict | None = None
         self.prepared = prepared
         self.case = case
         self.variant = variant
@@ -167,16 +193,20 @@ class CaseItem(pytest.Item):
                 "family": self.case.family, "tags": self.case.tags, "claim": self.spec.get("claim"),
                 "claim_verdict": None, "expected": None, "observed": None, "mismatches": [], "reason": None}
         base.update(fields)
+        self.recorded = base
         self.user_properties.append((RECORD_KEY, base))
         self.user_properties.append(("atlas_case", (self.case.id, record.case_summary(self.case, _relative(self.config, self.case.path)))))
 
     def runtest(self):
+        if self.cached is not None:
+            return self._replay(self.cached)
         env = session_environment(self.config)
         self.user_properties.append((ENV_KEY, env))
         kind = "gpu" if self.device.startswith("gpu") else "cpu"
         if self.device not in env["devices"]:
             reason = f"device {self.device} not visible to TensorFlow {env['tensorflow']} here"
             self._record(verdict="skip", reason=reason)
+            self._remember(env)
             pytest.skip(reason)
         match_env = dict(env, device_kind=kind)
         expectation = effective_expectation(self.spec["expect"], match_env)
@@ -188,8 +218,28 @@ class CaseItem(pytest.Item):
         self._record(verdict=status, expected=expectation, observed=obs.to_dict(), mismatches=result.mismatches,
                      claim_verdict=claim, unverified=bool(expectation.get("unverified")),
                      reason=obs.detail)
-        if not result.passed:
-            raise AtlasMismatch(self._failure_block(expectation, obs, result.mismatches, env))
+        block = None if result.passed else self._failure_block(expectation, obs, result.mismatches, env)
+        self._remember(env, block)
+        if block is not None:
+            raise AtlasMismatch(block)
+
+    def _remember(self, env: dict, block: str | None = None) -> None:
+        store = self.config.stash[CACHE_STASH]
+        if store is not None and self.cache_key is not None and self.recorded is not None:
+            store.put(self.cache_key, self.recorded, env, block)
+
+    def _replay(self, entry: dict) -> None:
+        """Report a cached outcome as if it had just run; TensorFlow is not touched."""
+        record_ = cache.replayed_record(entry, self.nodeid)
+        self.user_properties.append((ENV_KEY, cache.replayed_environment(entry.get("environment"))))
+        self.user_properties.append((RECORD_KEY, record_))
+        self.user_properties.append(("atlas_case", (self.case.id, record.case_summary(
+            self.case, _relative(self.config, self.case.path)))))
+        note = f"(cached result observed {entry['observed_at']}; --atlas-no-cache runs it again)"
+        if record_["verdict"] == "skip":
+            pytest.skip(f"{record_.get('reason')} {note}")
+        if record_["verdict"] == "fail":
+            raise AtlasMismatch(f"{entry.get('failure_block') or record_.get('reason')}\n  {note}")
 
     def _observe(self) -> Observation:
         isolate = self.config.getoption("atlas_isolate") or self.case.spec.get(
