@@ -109,7 +109,7 @@ class CaseFile(pytest.File):
             case = load_case(self.path)
             keys, reused = self._cached(case)
             prepared = dict.fromkeys(VARIANTS)
-            if len(reused) < len(keys):  # something to run: TensorFlow is needed
+            if not keys or len(reused) < len(keys):  # something to run: TensorFlow is needed
                 # Resolve layer/optimizer/loss names now, so a typo is one error for the file.
                 session_environment(self.config)
                 from .run import prepare
