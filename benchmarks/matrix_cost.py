@@ -245,6 +245,7 @@ def main() -> int:
     parser.add_argument("--floor", action="store_true")
     parser.add_argument("--harness", action="store_true", help="serial and -n 2")
     parser.add_argument("--serial", action="store_true", help="harness, serial only")
+    parser.add_argument("--parallel", action="store_true", help="harness, -n 2 only")
     parser.add_argument("--naive-sample", type=int, default=None, metavar="N")
     parser.add_argument("--trim-every", type=int, default=40, metavar="N",
                         help="floor: every N items, measure RSS before/after gc.collect and malloc_trim (0: never)")
@@ -258,13 +259,13 @@ def main() -> int:
     if args._case_child:
         case_child(args._case_child)
         return 0
-    everything = not (args.floor or args.harness or args.serial or args.naive_sample)
+    everything = not (args.floor or args.harness or args.serial or args.parallel or args.naive_sample)
     res: dict = {"cpus": os.cpu_count(), "load_start": load_average(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     if args.floor or everything:
         res["floor"] = measure_floor(args.cases, args.trim_every)
     if args.harness or args.serial or everything:
         res["serial"] = measure_harness(args.cases, 0)
-    if args.harness or everything:
+    if args.harness or args.parallel or everything:
         res["parallel"] = measure_harness(args.cases, 2)
     if args.naive_sample or everything:
         res["naive"] = measure_naive(args.cases, args.naive_sample or 6)
