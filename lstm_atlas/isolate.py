@@ -12,10 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
-import time
-from dataclasses import dataclass
-from typing import IO
 
 from .observe import Observation
 
@@ -30,70 +26,28 @@ def _tail(text: str, limit: int = 1500) -> str:
     return text[-limit:]
 
 
-@dataclass
-class Child:
-    """A started child interpreter; its output goes to files so a child nobody waits on yet never blocks."""
-
-    proc: subprocess.Popen
-    stdout: IO[bytes]
-    stderr: IO[bytes]
-    started: float
-
-
-def start(path: str, variant: str, device: str, logical_cpus: int = 0) -> Child:
-    """Start the child for one item; :func:`finish` collects its observation."""
+def run_isolated(path: str, variant: str, device: str, timeout: float, logical_cpus: int = 0) -> Observation:
     payload = json.dumps({"path": str(path), "variant": variant, "device": device, "logical_cpus": logical_cpus})
     cmd = [sys.executable, "-m", "lstm_atlas.isolate", payload]
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
-    return Child(proc, out, err, time.monotonic())
-
-
-def _read(handle: IO[bytes]) -> str:
-    handle.seek(0)
-    text = handle.read().decode("utf-8", "replace")
-    handle.close()
-    return text
-
-
-def finish(child: Child, timeout: float) -> Observation:
-    """Wait for the child, at most ``timeout`` seconds after it started, and read what it observed."""
     try:
-        child.proc.wait(timeout=max(timeout - (time.monotonic() - child.started), 0.0))
-    except subprocess.TimeoutExpired:
-        child.proc.kill()
-        child.proc.wait()
-        _read(child.stdout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    except subprocess.TimeoutExpired as exc:
         return Observation(status="timeout", detail=f"no result after {timeout:g} s; child killed",
-                           duration_s=float(timeout), outcome={"stderr_tail": _tail(_read(child.stderr))})
-    stdout, stderr = _read(child.stdout), _read(child.stderr)
-    for line in reversed(stdout.splitlines()):
+                           duration_s=float(timeout), outcome={"stderr_tail": _tail(str(exc.stderr or ""))})
+    for line in reversed(proc.stdout.splitlines()):
         if line.startswith(MARKER):
             return Observation.from_dict(json.loads(line[len(MARKER):]))
-    if child.proc.returncode < 0:
+    if proc.returncode < 0:
         try:
-            name = signal.Signals(-child.proc.returncode).name
+            name = signal.Signals(-proc.returncode).name
         except ValueError:
-            name = f"signal {-child.proc.returncode}"
+            name = f"signal {-proc.returncode}"
         detail = f"interpreter killed by {name}"
     else:
-        detail = f"interpreter exited with code {child.proc.returncode} and no result"
-    return Observation(status="crash", detail=detail, outcome={"stderr_tail": _tail(stderr)})
-
-
-def stop(child: Child) -> None:
-    """Kill a child whose result is no longer wanted (the session ended first)."""
-    if child.proc.poll() is None:
-        child.proc.kill()
-        child.proc.wait()
-    child.stdout.close()
-    child.stderr.close()
-
-
-def run_isolated(path: str, variant: str, device: str, timeout: float, logical_cpus: int = 0) -> Observation:
-    return finish(start(path, variant, device, logical_cpus), timeout)
+        detail = f"interpreter exited with code {proc.returncode} and no result"
+    return Observation(status="crash", detail=detail, outcome={"stderr_tail": _tail(proc.stderr)})
 
 
 def _child(payload: dict) -> None:
@@ -107,6 +61,8 @@ def _child(payload: dict) -> None:
     if os.environ.get(CRASH_ENV) == case.id:
         os.abort()
     if os.environ.get(HANG_ENV) == case.id:
+        import time
+
         time.sleep(10_000)
     try:
         prepared = prepare(case, payload["variant"])

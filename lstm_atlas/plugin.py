@@ -29,7 +29,6 @@ FAMILIES = ("input-rank", "feature-dim", "timesteps", "input-dtype", "input-cont
 RECORD_KEY = "atlas"
 ENV_KEY = "atlas_env"
 CACHE_STASH = pytest.StashKey["cache.ResultCache | None"]()
-PREFETCH_STASH = pytest.StashKey["Prefetcher"]()
 
 
 def pytest_addoption(parser):
@@ -44,8 +43,6 @@ def pytest_addoption(parser):
                     help="run every item in its own interpreter (crashes and hangs are recorded)")
     group.addoption("--atlas-timeout", metavar="SECONDS", type=float, default=300.0,
                     help="per-item time limit for isolated items (default 300)")
-    group.addoption("--atlas-prefetch", metavar="N", type=int, default=1,
-                    help="serial runs: start up to N isolated items' interpreters ahead of their turn (0: off)")
     group.addoption("--atlas-no-cache", action="store_true", default=False,
                     help="run every item even if the result cache ($ATLAS_CACHE_DIR or .atlas-cache/) has it")
 
@@ -62,30 +59,6 @@ def pytest_configure(config):
         cache.cache_root(config.rootpath))
     if not _is_worker(config):
         config.pluginmanager.register(ResultsRecorder(config), "lstm-atlas-recorder")
-
-
-def pytest_collection_finish(session):
-    """Serial runs: plan the isolated items' child interpreters so they start ahead of their turn."""
-    config = session.config
-    limit = config.getoption("atlas_prefetch")
-    if limit < 1 or _is_worker(config) or config.option.collectonly:
-        return
-    from .prefetch import Prefetcher
-
-    prefetcher = Prefetcher(limit)
-    for item in session.items:
-        if isinstance(item, CaseItem) and item.cached is None and item.isolation_timeout() is not None \
-                and item.device in _SESSION_ENV.get("devices", ()):
-            prefetcher.plan(item.nodeid, item.case.path, item.variant, item.device,
-                            config.getoption("atlas_logical_cpus"))
-    config.stash[PREFETCH_STASH] = prefetcher
-    prefetcher.fill()
-
-
-def pytest_unconfigure(config):
-    prefetcher = config.stash.get(PREFETCH_STASH, None)
-    if prefetcher is not None:
-        prefetcher.close()
 
 
 def _is_case_file(path: Path) -> bool:
@@ -268,21 +241,15 @@ class CaseItem(pytest.Item):
         if record_["verdict"] == "fail":
             raise AtlasMismatch(f"{entry.get('failure_block') or record_.get('reason')}\n  {note}")
 
-    def isolation_timeout(self) -> float | None:
-        """Seconds for this item's own interpreter, or None when it runs in this one."""
+    def _observe(self) -> Observation:
         isolate = self.config.getoption("atlas_isolate") or self.case.spec.get(
             "isolate", "convert" in self.prepared.steps)
-        return self.case.spec.get("timeout", self.config.getoption("atlas_timeout")) if isolate else None
-
-    def _observe(self) -> Observation:
-        timeout = self.isolation_timeout()
-        if timeout is not None:
+        if isolate:
             from .isolate import run_isolated
 
-            prefetcher = self.config.stash.get(PREFETCH_STASH, None)
-            obs = prefetcher.take(self.nodeid, timeout) if prefetcher is not None else None
-            return obs if obs is not None else run_isolated(
-                self.case.path, self.variant, self.device, timeout, self.config.getoption("atlas_logical_cpus"))
+            timeout = self.case.spec.get("timeout", self.config.getoption("atlas_timeout"))
+            return run_isolated(self.case.path, self.variant, self.device, timeout,
+                                self.config.getoption("atlas_logical_cpus"))
         from .run import execute
 
         return execute(self.prepared, self.device, self.spec.get("seed", 0))
