@@ -66,6 +66,8 @@ def cell_of(item: dict) -> dict:
         "reason": item.get("reason"),
         "loss": (obs.get("outcome") or {}).get("loss"),
         "device": item.get("device"),
+        # reused from the result cache: the report shows when it was really observed
+        "observed_at": item.get("observed_at") if item.get("cached") else None,
     }
 
 

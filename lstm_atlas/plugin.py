@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from . import deadline, discover, record
+from . import cache, deadline, discover, record
 from .errors import CaseError
 from .match import claim_verdict, describe, effective_expectation, verdict
 from .observe import Observation
@@ -34,6 +34,7 @@ ACTIVE_KEY = pytest.StashKey[bool]()
 SPLIT_ERROR_KEY = pytest.StashKey[str]()
 #: nodeids of atlas items: a YAML file, then ``<case id>[<variant>-<device>]`` or ``<stem>[invalid]``
 NODEID_RE = re.compile(r"^(?P<file>.+\.ya?ml)::(?P<case>[^\[]+)\[(?P<variant>repro|fix|invalid)(?:-(?P<device>[^\]]+))?\]$")
+CACHE_STASH = pytest.StashKey["cache.ResultCache | None"]()
 
 
 def pytest_addoption(parser):
@@ -52,6 +53,8 @@ def pytest_addoption(parser):
     parser.addini("atlas_case_dirs", type="args", default=list(discover.DEFAULT_CASE_DIRS),
                   help="folder names (glob patterns) whose YAML files may be atlas cases (default: cases); "
                        "a file must also declare itself a case, see lstm_atlas/discover.py")
+    group.addoption("--atlas-no-cache", action="store_true", default=False,
+                    help="run every item even if the result cache ($ATLAS_CACHE_DIR or .atlas-cache/) has it")
 
 
 def _is_worker(config) -> bool:
@@ -59,6 +62,8 @@ def _is_worker(config) -> bool:
 
 
 def pytest_configure(config):
+    config.stash[CACHE_STASH] = None if config.getoption("atlas_no_cache") else cache.ResultCache(
+        cache.cache_root(config.rootpath))
     if not _is_worker(config):
         # inert until it sees an atlas item or --atlas-results asks for a file
         config.pluginmanager.register(ResultsRecorder(config), "lstm-atlas-recorder")
@@ -137,28 +142,45 @@ class CaseFile(pytest.File):
     def collect(self):
         try:
             case = load_case(self.path)
-            # Resolve layer/optimizer/loss names now, so a typo is one error for the file.
-            session_environment(self.config)
-            from .run import prepare
+            keys, reused = self._cached(case)
+            prepared = dict.fromkeys(VARIANTS)
+            if not keys or len(reused) < len(keys):  # something to run: TensorFlow is needed
+                # Resolve layer/optimizer/loss names now, so a typo is one error for the file.
+                session_environment(self.config)
+                from .run import prepare
 
-            prepared = {variant: prepare(case, variant) for variant in VARIANTS}
+                prepared = {variant: prepare(case, variant) for variant in VARIANTS}
+        except pytest.UsageError:
+            return  # reported once for the session by pytest_collection_modifyitems
         except Exception as exc:  # noqa: BLE001 - whatever is wrong with one file, it fails alone
             if not isinstance(exc, CaseError):
                 exc = CaseError(f"cannot prepare this case ({type(exc).__name__}: {exc})", path=str(self.path))
             yield InvalidCaseItem.from_parent(self, name=f"{self.path.stem}[invalid]", error=exc)
             return
-        except pytest.UsageError:
-            return  # reported once for the session by pytest_collection_modifyitems
         for variant in VARIANTS:
             for device in device_ids(self.config):
                 item = CaseItem.from_parent(self, name=f"{case.id}[{variant}-{device}]", case=case,
-                                            variant=variant, device=device, prepared=prepared[variant])
+                                            variant=variant, device=device, prepared=prepared[variant],
+                                            cache_key=keys.get((variant, device)),
+                                            cached=reused.get((variant, device)))
                 item.add_marker("atlas")
                 item.add_marker(case.family)
                 for tag in case.tags:
                     self.config.addinivalue_line("markers", f"{tag}: case tag")
                     item.add_marker(tag)
                 yield item
+
+    def _cached(self, case) -> tuple[dict, dict]:
+        """Cache keys of this file's items, and the entries already stored for them."""
+        store = self.config.stash[CACHE_STASH]
+        if store is None:
+            return {}, {}
+        options = cache.outcome_options(self.config)
+        content = Path(case.path).read_bytes()
+        keys = {(variant, device): cache.item_key(content, variant, device, options)
+                for variant in VARIANTS for device in device_ids(self.config)}
+        reused = {slot: entry for slot, key in keys.items() if (entry := store.get(key)) is not None}
+        return keys, reused
 
 
 class AtlasMismatch(Exception):
@@ -189,8 +211,12 @@ def _observed_line(obs: Observation) -> str:
 
 
 class CaseItem(pytest.Item):
-    def __init__(self, *, case: Case, variant: str, device: str, prepared=None, **kwargs):
+    def __init__(self, *, case: Case, variant: str, device: str, prepared=None, cache_key=None, cached=None,
+                 **kwargs):
         super().__init__(**kwargs)
+        self.cache_key = cache_key
+        self.cached = cached
+        self.recorded: dict | None = None
         self.prepared = prepared
         self.case = case
         self.variant = variant
@@ -206,16 +232,20 @@ class CaseItem(pytest.Item):
                 "family": self.case.family, "tags": self.case.tags, "claim": self.spec.get("claim"),
                 "claim_verdict": None, "expected": None, "observed": None, "mismatches": [], "reason": None}
         base.update(fields)
+        self.recorded = base
         self.user_properties.append((RECORD_KEY, base))
         self.user_properties.append(("atlas_case", (self.case.id, record.case_summary(self.case, _relative(self.config, self.case.path)))))
 
     def runtest(self):
+        if self.cached is not None:
+            return self._replay(self.cached)
         env = session_environment(self.config)
         self.user_properties.append((ENV_KEY, env))
         kind = "gpu" if self.device.startswith("gpu") else "cpu"
         if self.device not in env["devices"]:
             reason = f"device {self.device} not visible to TensorFlow {env['tensorflow']} here"
             self._record(verdict="skip", reason=reason)
+            self._remember(env)
             pytest.skip(reason)
         match_env = dict(env, device_kind=kind)
         expectation = effective_expectation(self.spec["expect"], match_env)
@@ -227,8 +257,28 @@ class CaseItem(pytest.Item):
         self._record(verdict=status, expected=expectation, observed=obs.to_dict(), mismatches=result.mismatches,
                      claim_verdict=claim, unverified=bool(expectation.get("unverified")),
                      reason=obs.detail)
-        if not result.passed:
-            raise AtlasMismatch(self._failure_block(expectation, obs, result.mismatches, env))
+        block = None if result.passed else self._failure_block(expectation, obs, result.mismatches, env)
+        self._remember(env, block)
+        if block is not None:
+            raise AtlasMismatch(block)
+
+    def _remember(self, env: dict, block: str | None = None) -> None:
+        store = self.config.stash[CACHE_STASH]
+        if store is not None and self.cache_key is not None and self.recorded is not None:
+            store.put(self.cache_key, self.recorded, env, block)
+
+    def _replay(self, entry: dict) -> None:
+        """Report a cached outcome as if it had just run; TensorFlow is not touched."""
+        record_ = cache.replayed_record(entry, self.nodeid)
+        self.user_properties.append((ENV_KEY, cache.replayed_environment(entry.get("environment"))))
+        self.user_properties.append((RECORD_KEY, record_))
+        self.user_properties.append(("atlas_case", (self.case.id, record.case_summary(
+            self.case, _relative(self.config, self.case.path)))))
+        note = f"(cached result observed {entry['observed_at']}; --atlas-no-cache runs it again)"
+        if record_["verdict"] == "skip":
+            pytest.skip(f"{record_.get('reason')} {note}")
+        if record_["verdict"] == "fail":
+            raise AtlasMismatch(f"{entry.get('failure_block') or record_.get('reason')}\n  {note}")
 
     def _observe(self) -> Observation:
         isolate = self.config.getoption("atlas_isolate") or self.case.spec.get(

@@ -75,3 +75,9 @@ def case_dir(pytester):
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def private_result_cache(tmp_path_factory, monkeypatch):
+    """Each test gets its own empty result cache, whatever $ATLAS_CACHE_DIR the shell has."""
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path_factory.mktemp("atlas-cache")))
