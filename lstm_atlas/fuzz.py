@@ -39,7 +39,7 @@ from .oracle import Oracle, outcome_signature
 DATABASE_ROOT = Path(".hypothesis") / "lstm-atlas"
 #: Raises of one signature that Hypothesis may use while shrinking it, after which smaller
 #: examples of it count as passing (bounds shrinking on the slow fit path).
-SHRINK_CAP = 40
+SHRINK_CAP = 20
 #: Examples (at least; a quarter of the budget when larger) a round may run past the budget to shrink.
 SHRINK_ALLOWANCE = 30
 WRITE_EVERY = 25
@@ -250,6 +250,9 @@ def run_fuzz(*, profile: str = "ci", examples: int | None = None, seconds: float
     fmap = FuzzMap(worker.environment, profile, seed)
     if database_dir is None and prof.database:
         database_dir = DATABASE_ROOT / env_key(worker.environment)
+    if prof.name == "explore":  # a full run rewrites its environment's candidates
+        for stale in (Path(candidates_dir) / env_key(worker.environment)).glob("fuzz-*.yaml"):
+            stale.unlink()
     run = FuzzRun(worker, oracle, fmap, Path(out_dir), Path(candidates_dir), deadline, hard_deadline, max_examples)
     strategy = strategies.examples(layers=layers, step_names=steps)
     bar = _progress(progress, max_examples if examples is not None or seconds is None else None, seconds)

@@ -50,7 +50,7 @@ class ExampleRunner:
     def run(self, example: dict) -> dict:
         from .build import resolve_model
         from .data import build_data
-        from .observe import ExceptionInfo
+        from .observe import ExceptionInfo, message_core, strip_ansi
         from .run import Prepared, _Runner
         from .strategies import case_blocks
 
@@ -83,6 +83,10 @@ class ExampleRunner:
                 self.cache.popitem(last=False)
         except Exception as exc:  # noqa: BLE001 - every exception from TF is an observation
             status, exc_info = "raised", ExceptionInfo.from_exception(exc).__dict__
+            if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+                # str(KeyError) is the repr of its argument: one line of escapes that hides the message
+                exc_info["message"] = strip_ansi(exc.args[0])
+                exc_info["core"] = message_core(exc_info["message"])[:2000]
         return {"status": status, "stage": stage, "exception": exc_info, "reused": reused,
                 "duration_s": round(time.perf_counter() - started, 4)}
 

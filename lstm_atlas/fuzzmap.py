@@ -224,6 +224,24 @@ def _keras_major(data: dict) -> str:
     return str(data["environment"].get("keras", "0")).split(".")[0]
 
 
+SUMMARY_KEYS = ("examples", "distinct_signatures", "explained", "unexplained", "candidates", "suspected_bugs",
+                "examples_per_second")
+
+
+def keras_moves(maps: list[dict]) -> list[dict]:
+    """:func:`moved` for every (Keras 2 map, Keras 3 map) pair."""
+    olds = [m for m in maps if _keras_major(m) == "2"]
+    news = [m for m in maps if _keras_major(m) == "3"]
+    return [moved(old, new) for old in olds for new in news]
+
+
+def index_html(maps: list[dict]) -> str:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("lstm_atlas", "templates"), autoescape=True)
+    return env.get_template("fuzz.html.j2").render(maps=maps, keys=SUMMARY_KEYS, moves=keras_moves(maps))
+
+
 def index_markdown(maps: list[dict]) -> str:
     """Every environment's map side by side, then what moved from each Keras 2 map to each Keras 3 map."""
     lines = ["# Fuzz maps", "",
@@ -233,31 +251,28 @@ def index_markdown(maps: list[dict]) -> str:
     header = "| | " + " | ".join(f"{m['env']} (TF {m['environment'].get('tensorflow')}, Keras "
                                   f"{m['environment'].get('keras')})" for m in maps) + " |"
     lines += [header, "|---" * (len(maps) + 1) + "|"]
-    keys = ("examples", "distinct_signatures", "explained", "unexplained", "candidates", "suspected_bugs",
-            "examples_per_second")
-    for key in keys:
+    for key in SUMMARY_KEYS:
         lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(str(m["summary"].get(key)) for m in maps) + " |")
     lines.append("| map | " + " | ".join(f"![{m['env']}]({m['env']}/heatmap.png)" for m in maps) + " |")
     lines.append("| table | " + " | ".join(f"[signatures]({m['env']}/signatures.md)" for m in maps) + " |")
-    olds = [m for m in maps if _keras_major(m) == "2"]
-    news = [m for m in maps if _keras_major(m) == "3"]
-    for old in olds:
-        for new in news:
-            diff = moved(old, new)
-            lines += ["", f"## What moved from {old['env']} (Keras 2) to {new['env']} (Keras 3)", "",
-                      f"{len(diff['only_old'])} signatures only on {old['env']}, {len(diff['only_new'])} only on "
-                      f"{new['env']}; {len(diff['cells'])} (layer, rank, dtype) cells changed their main outcome.", ""]
-            if diff["cells"]:
-                lines += ["| layer | rank | dtype | Keras 2 | Keras 3 |", "|---|---|---|---|---|"]
-                lines += [f"| {c['layer']} | {c['rank']} | {c['dtype']} | {c['old']} | {c['new']} |"
-                          for c in diff["cells"]]
-            for title, sigs in ((f"Only on {old['env']}", diff["only_old"]), (f"Only on {new['env']}", diff["only_new"])):
-                if sigs:
-                    lines += ["", f"{title}:", ""] + [f"- `{_cell(s[:200])}`" for s in sigs]
+    for diff in keras_moves(maps):
+        old, new = diff["old"], diff["new"]
+        lines += ["", f"## What moved from {old} (Keras 2) to {new} (Keras 3)", "",
+                  f"{len(diff['only_old'])} signatures only on {old}, {len(diff['only_new'])} only on "
+                  f"{new}; {len(diff['cells'])} (layer, rank, dtype) cells changed their main outcome.", ""]
+        if diff["cells"]:
+            lines += ["| layer | rank | dtype | Keras 2 | Keras 3 |", "|---|---|---|---|---|"]
+            lines += [f"| {c['layer']} | {c['rank']} | {c['dtype']} | {c['old']} | {c['new']} |" for c in diff["cells"]]
+        for title, sigs in ((f"Only on {old}", diff["only_old"]), (f"Only on {new}", diff["only_new"])):
+            if sigs:
+                lines += ["", f"{title}:", ""] + [f"- `{_cell(s[:200])}`" for s in sigs]
     return "\n".join(lines) + "\n"
 
 
-def write_index(fuzz_dir: str | Path) -> Path:
-    path = Path(fuzz_dir) / "index.md"
-    write_bytes_atomic(path, index_markdown(read_maps(fuzz_dir)).encode("utf-8"))
-    return path
+def write_index(fuzz_dir: str | Path) -> list[Path]:
+    """reports/fuzz/index.md and index.html: the maps of every environment side by side."""
+    maps = read_maps(fuzz_dir)
+    paths = [Path(fuzz_dir) / "index.md", Path(fuzz_dir) / "index.html"]
+    write_bytes_atomic(paths[0], index_markdown(maps).encode("utf-8"))
+    write_bytes_atomic(paths[1], index_html(maps).encode("utf-8"))
+    return paths
