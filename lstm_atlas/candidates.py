@@ -111,20 +111,28 @@ def build_candidate(sig: str, example: dict, outcome: dict, env: dict, count: in
             expect["match"] = pattern
     else:
         case["isolate"] = True
+        # the case format has no "hangs" expectation: a hang is written as a crash for the reviewer to judge
         expect = {"crash": True, "note": f"the fuzzer saw {outcome['status']}: {outcome.get('detail') or ''}"[:300]}
     case["expect"] = expect
     fix = {"explanation": "Feed the layer a float32 (batch, timesteps, features) array that matches what it "
                           "declares. Written by the fuzzer as a starting point: review before moving to cases/."}
     fix.update(_fix_blocks(example))
     if "fit" in blocks:
-        fix["fit"] = blocks["fit"]
+        fix["fit"] = dict(blocks["fit"])  # a copy: a shared object would be written as a YAML alias
     case["fix"] = fix
     return case
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes repeated objects out in full: a case file reads better without YAML anchors."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
 
 
 def write_candidate(directory: str | Path, case: dict) -> Path:
     path = Path(directory) / f"{case['id']}.yaml"
     header = "# yaml-language-server: $schema=../../../lstm_atlas/schema/case.schema.json\n"
-    text = header + yaml.safe_dump(case, sort_keys=False, allow_unicode=True, width=100)
+    text = header + yaml.dump(case, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=100)
     write_bytes_atomic(path, text.encode("utf-8"))
     return path

@@ -2,9 +2,9 @@
 
 TensorFlow is imported once here, never in the parent, so an example that aborts the
 interpreter or hangs costs a restart of this process, not the run (the parent keeps the
-map). Built models are kept by (model block, input shape, dtype, container): an example
-Hypothesis did not change in those respects reuses the model instead of constructing and
-tracing it again. A model is cached only after a clean run, because a layer whose build
+map). Built models are kept by what their build depends on (see :meth:`ExampleRunner._cache_key`):
+an example Hypothesis did not change in those respects reuses the model instead of
+constructing and tracing it again. A model is cached only after a clean run, because a layer whose build
 raised half way is not in the state a fresh one is in, and its next error could differ.
 
 Protocol: one JSON object per line on stdin (an example) and one per line on the private
@@ -43,9 +43,15 @@ class ExampleRunner:
         self.hits = 0
 
     def _cache_key(self, example: dict, blocks: dict) -> str:
+        """What the built model depends on. A model that declares its input is built when constructed,
+        so the key is the model block alone; otherwise the first input builds it, and its shape
+        (batch size left out unless the layer is stateful) and dtype are part of the key."""
         inp = example["input"]
-        return json.dumps([blocks["model"], blocks["run"], inp["shape"], inp["dtype"], inp["container"]],
-                          sort_keys=True)
+        key: list = [blocks["model"], blocks["run"]]
+        if example.get("declared") is None:
+            shape = inp["shape"] if example["config"].get("stateful") else inp["shape"][1:]
+            key += [len(inp["shape"]), shape, inp["dtype"], inp["container"]]
+        return json.dumps(key, sort_keys=True)
 
     def run(self, example: dict) -> dict:
         from .build import resolve_model

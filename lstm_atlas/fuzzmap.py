@@ -63,7 +63,7 @@ class FuzzMap:
             record = self.signatures[sig] = {
                 "signature": sig, "outcome": cls, "status": outcome["status"],
                 "template": message_template(exc["message"]) if exc else "",
-                "message": (exc.get("core") or outcome.get("detail") or "")[:600],
+                "message": (exc.get("core") or outcome.get("stderr_tail") or outcome.get("detail") or "")[:600],
                 "count": 0, "stages": Counter(), "layers": Counter(), "steps": Counter(),
                 "explained_by": reasons, "suspected_bug": is_suspected_bug(outcome),
                 "first_example": example, "minimal_example": None, "candidate": None,
