@@ -108,3 +108,16 @@ def test_allow_entry_explains_with_its_reason(tmp_path):
 
 def test_allow_file_path_is_in_the_package():
     assert ALLOW_FILE.parent == Path(__file__).resolve().parent.parent / "lstm_atlas"
+
+
+def test_keras2_tensor_reprs_and_dtype_lists_collapse():
+    two = ("Layer 'sequential' expects 1 input(s), but it received 2 input tensors. Inputs received: "
+           "[<tf.Tensor: shape=(), dtype=int64, numpy=2>, <tf.Tensor: shape=(), dtype=int64, numpy=1>]")
+    three = ("Layer 'sequential_4' expects 1 input(s), but it received 3 input tensors. Inputs received: "
+             "[<tf.Tensor: shape=(2,), dtype=float32, numpy=array([0.5, 0.1], dtype=float32)>, "
+             "<tf.Tensor: shape=(), dtype=int64, numpy=1>, <tf.Tensor: shape=(), dtype=int64, numpy=0>]")
+    assert fuzz_signature("ValueError", two) == fuzz_signature("ValueError", three)
+    short = "Value for attr 'T' of string is not in the list of allowed values: half, float ; NodeDef: {{node MatMul}}"
+    long = ("Value for attr 'T' of bool is not in the list of allowed values: bfloat16, half, float, double, int32 "
+            "; NodeDef: {{node MatMul}}")
+    assert fuzz_signature("InvalidArgumentError", short) == fuzz_signature("InvalidArgumentError", long)

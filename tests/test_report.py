@@ -155,3 +155,19 @@ def test_workflow_runs_every_tox_env_and_merges():
     for job in ("cpu", "gpu"):
         uploads = [s for s in jobs[job]["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")]
         assert uploads and uploads[0]["with"]["if-no-files-found"] == "error"
+
+
+def test_report_puts_the_committed_fuzz_maps_side_by_side(recorded, tmp_path):
+    import shutil
+
+    from .conftest import ROOT
+
+    maps = sorted((ROOT / "reports" / "fuzz").glob("tf*/map.json"))
+    assert maps, "no committed fuzz map under reports/fuzz/"
+    for path in maps:
+        shutil.copytree(path.parent, tmp_path / "fuzz" / path.parent.name)
+    written = write_report(merge(recorded), tmp_path)
+    assert {p.name for p in written} >= {"index.md", "index.html"}
+    index = (tmp_path / "fuzz" / "index.md").read_text()
+    for path in maps:
+        assert f"{path.parent.name}/heatmap.png" in index
