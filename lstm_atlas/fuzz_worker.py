@@ -43,14 +43,14 @@ class ExampleRunner:
         self.hits = 0
 
     def _cache_key(self, example: dict, blocks: dict) -> str:
-        """What the built model depends on. A model that declares its input is built when constructed,
-        so the key is the model block alone; otherwise the first input builds it, and its shape
-        (batch size left out unless the layer is stateful) and dtype are part of the key."""
+        """What the built model and its traced predict/train functions depend on: the model block and
+        the input's rank, shape after the batch axis (the batch too for a stateful layer), dtype and
+        container. Even a model that declares its input is keyed on the shape: Keras reuses the
+        traced function and a new feature size then fails at run time, not at trace time as it
+        does on a fresh model (tests/test_fuzz_worker.py)."""
         inp = example["input"]
-        key: list = [blocks["model"], blocks["run"]]
-        if example.get("declared") is None:
-            shape = inp["shape"] if example["config"].get("stateful") else inp["shape"][1:]
-            key += [len(inp["shape"]), shape, inp["dtype"], inp["container"]]
+        shape = inp["shape"] if example["config"].get("stateful") else inp["shape"][1:]
+        key = [blocks["model"], blocks["run"], len(inp["shape"]), shape, inp["dtype"], inp["container"]]
         return json.dumps(key, sort_keys=True)
 
     def run(self, example: dict) -> dict:

@@ -127,7 +127,7 @@ class Oracle:
         expectations = []
         for case in cases:
             expect = effective_expectation(case.variants["repro"].get("expect", {}), env)
-            if "raises" in expect:
+            if "raises" in expect or expect.get("crash"):
                 expectations.append((case.id, expect))
         return cls(expectations, merged_signatures(merged), load_allow(allow))
 
@@ -137,10 +137,12 @@ class Oracle:
             return ["ok"]
         reasons: list[str] = []
         sig = outcome_signature(outcome)
+        if outcome["status"] == "crash":
+            reasons.extend(f"case:{case_id}" for case_id, expect in self.expectations if expect.get("crash"))
         if outcome["status"] == "raised":
             exc = outcome["exception"]
             for case_id, expect in self.expectations:
-                if expect["raises"] != exc["type"]:
+                if expect.get("raises") != exc["type"]:
                     continue
                 if expect.get("match") and not re.search(expect["match"], exc["message"]):
                     continue

@@ -28,7 +28,8 @@ def x(*shape):
 @pytest.mark.parametrize("warm_example, second", [
     (base(), base(input=x(5, 3, 2))),                                  # other batch size: reused
     (base(), base(input=x(5, 3, 4))),                                  # other features: built anew
-    (base(declared=[3, 2]), base(declared=[3, 2], input=x(4, 3, 1))),  # declared input: reused, refuses
+    (base(declared=[3, 2]), base(declared=[3, 2], input=x(6, 3, 2))),  # declared input, other batch
+    (base(declared=[3, 2]), base(declared=[3, 2], input=x(4, 3, 1))),  # declared input, other features
     (base(declared=[3, 2], step="fit"), base(declared=[3, 2], step="fit", input=x(4, 3, 2))),
 ])
 def test_reused_model_gives_the_fresh_outcome(warm_example, second):

@@ -121,3 +121,10 @@ def test_keras2_tensor_reprs_and_dtype_lists_collapse():
     long = ("Value for attr 'T' of bool is not in the list of allowed values: bfloat16, half, float, double, int32 "
             "; NodeDef: {{node MatMul}}")
     assert fuzz_signature("InvalidArgumentError", short) == fuzz_signature("InvalidArgumentError", long)
+
+
+def test_a_crash_case_explains_crashes(library):
+    oracle = Oracle.from_library(library, ENV_221, merged=None, allow=None)
+    reasons = oracle.explain({"status": "crash", "detail": "interpreter died (SIGABRT)"})
+    assert "case:masking-recurrent-dropout-zero-features-aborts" in reasons
+    assert oracle.explain({"status": "timeout", "detail": "no answer within 30 s"}) == []
