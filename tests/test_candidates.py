@@ -65,3 +65,14 @@ def test_family_is_always_one_of_the_twenty():
                 dict(EXAMPLE, input={**EXAMPLE["input"], "shape": [2, 3, 2]}, config={"units": 1, "stateful": True})]
     assert {family_of(v, None) for v in variants} <= families
     assert family_of(variants[1], None) == "cell-api" and family_of(variants[2], None) == "empty-input"
+
+
+def test_exception_class_outside_the_format_falls_back_to_a_known_base(tmp_path):
+    outcome = {"status": "raised", "stage": "fit",
+               "exception": {"type": "StagingError", "hierarchy": ["StagingError", "Exception"],
+                             "message": "list assignment index out of range", "core": "list assignment"}}
+    case = build_candidate("StagingError: list assignment index out of range", dict(EXAMPLE, step="fit"),
+                           outcome, ENV, 8)
+    loaded = load_case(write_candidate(tmp_path, case))
+    assert loaded.variants["repro"]["expect"]["raises"] == "Exception"
+    assert "StagingError" in loaded.variants["repro"]["expect"]["note"]
