@@ -151,6 +151,8 @@ def render_catalog(cases: list[Case], merged: dict | None = None, root: str | Pa
                             + (f" ({source['variant']})" if source.get("variant") else ""))
             if source.get("url"):
                 bits.append(f"<{source['url']}>")
+            if source.get("fuzz"):
+                bits.append(f"`lstm-atlas fuzz` map `{source['fuzz']}`")
             if source.get("note"):
                 bits.append(source["note"])
             out += [f"**Source:** {'; '.join(bits)}", "", f"Case file: `{_shown_path(case.path, root)}`", ""]

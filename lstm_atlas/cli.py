@@ -104,6 +104,21 @@ def _cmd_diff(args) -> int:
     return 0
 
 
+def _cmd_fuzz(args) -> int:
+    from .fuzz import run_fuzz
+
+    split = (lambda text: [t.strip() for t in text.split(",") if t.strip()] if text else None)
+    data = run_fuzz(profile=args.profile, examples=args.examples, seconds=args.time, seed=args.seed,
+                    layers=split(args.layers), steps=split(args.steps), out_dir=args.out,
+                    candidates_dir=args.candidates, cases_dir=args.cases, merged=args.merged,
+                    timeout_s=args.timeout, progress=not args.no_progress)
+    s = data["summary"]
+    print(f"{data['env']}: {s['examples']} examples, {s['distinct_signatures']} distinct signatures, "
+          f"{s['explained']} explained, {s['candidates']} candidates, {s['suspected_bugs']} suspected bugs, "
+          f"{s['examples_per_second']} examples/s; map in {args.out}/{data['env']}/")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="lstm-atlas", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -136,6 +151,22 @@ def main(argv=None) -> int:
     p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     p.set_defaults(func=_cmd_diff)
+
+    p = sub.add_parser("fuzz", help="map the error surface of the recurrent layers with Hypothesis")
+    p.add_argument("--profile", default="ci", choices=["ci", "explore"],
+                   help="ci: derandomised, 40 examples; explore: random, long, with an example database")
+    p.add_argument("--examples", type=int, help="example budget (default: the profile's)")
+    p.add_argument("--time", type=float, help="time budget in seconds")
+    p.add_argument("--seed", type=int, help="seed for the explore profile (ci is derandomised)")
+    p.add_argument("--layers", help="comma-separated: LSTM,GRU,SimpleRNN,Bidirectional,RNN,LSTMCell")
+    p.add_argument("--steps", help="comma-separated: call,predict,fit")
+    p.add_argument("--timeout", type=float, help="seconds one example may run before it counts as a hang")
+    p.add_argument("--out", default="reports/fuzz")
+    p.add_argument("--candidates", default="reports/candidates")
+    p.add_argument("--cases", default="cases")
+    p.add_argument("--merged", default="reports/merged.json")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_fuzz)
 
     add_explain_parser(sub)
 

@@ -13,7 +13,13 @@ from . import compat
 
 DTYPES = {"float16": np.float16, "float32": np.float32, "float64": np.float64, "int8": np.int8,
           "int16": np.int16, "int32": np.int32, "int64": np.int64, "uint8": np.uint8, "bool": np.bool_,
-          "object": object, "str": np.str_}
+          "object": object, "str": np.str_, "complex64": np.complex64}
+try:  # bfloat16 has no numpy type of its own; ml_dtypes (a TensorFlow dependency) provides it
+    import ml_dtypes
+
+    DTYPES["bfloat16"] = ml_dtypes.bfloat16
+except ImportError:  # pragma: no cover - TensorFlow always installs it
+    pass
 
 
 def _dtype(name, default=None):

@@ -282,3 +282,19 @@ def test_committed_newest_keras_diff_is_current(capsys):
     assert committed == rendered, "reports/diff-tf221-keras-latest.txt is stale: rerun `lstm-atlas diff`"
     assert "stateful-fit-partial-last-batch [repro]" in rendered
     assert "exception class changed: tensorflow.python.framework.errors_impl.OperatorNotAllowedInGraphError" in rendered
+
+
+def test_report_puts_the_committed_fuzz_maps_side_by_side(recorded, tmp_path):
+    import shutil
+
+    from .conftest import ROOT
+
+    maps = sorted((ROOT / "reports" / "fuzz").glob("tf*/map.json"))
+    assert maps, "no committed fuzz map under reports/fuzz/"
+    for path in maps:
+        shutil.copytree(path.parent, tmp_path / "fuzz" / path.parent.name)
+    written = write_report(merge(recorded), tmp_path)
+    assert {p.name for p in written} >= {"index.md", "index.html"}
+    index = (tmp_path / "fuzz" / "index.md").read_text()
+    for path in maps:
+        assert f"{path.parent.name}/heatmap.png" in index

@@ -1,0 +1,186 @@
+"""Hypothesis strategies for the fuzz map: shapes, dtypes, containers, recurrent layers, steps.
+
+An example is plain data (a dict that JSON round-trips) so it crosses to the warm worker
+process and lands in a candidate case unchanged. :func:`case_blocks` says what an example
+means in the case format (``model``/``data``/``run`` blocks); the worker runs exactly those
+blocks, so every example the map shows is one a case file can express.
+
+Every strategy is small and composable; Hypothesis shrinks toward the first choice of each
+(rank 0, dimension 0, float32, ndarray, LSTM, flags off, call), so a shrunk example reads
+as "the least you need to get this error".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from hypothesis import strategies as st
+
+MAX_RANK = 5
+MAX_DIM = 8
+#: float32 first: it is what users mean, so shrinking lands on it unless the dtype matters.
+DTYPES = ("float32", "float16", "float64", "bfloat16", "int8", "int32", "int64", "uint8", "bool",
+          "complex64", "str", "object")
+CONTAINERS = ("ndarray", "list", "tensor", "dataset")
+LAYER_KINDS = ("LSTM", "GRU", "SimpleRNN", "Bidirectional", "RNN", "LSTMCell")
+STEPS = ("call", "predict", "fit")
+#: Flags of a full recurrent layer (RNN wrapper included); a cell takes none of them.
+LAYER_FLAGS = ("return_sequences", "return_state", "stateful", "go_backwards", "unroll")
+DROPOUTS = (0.0, 0.5)
+#: 1 first (shrinks there); 0 is as likely as any other value, not half the draws.
+UNITS = (1, 2, 3, 4, 5, 6, 7, 8, 0)
+DATASET_BATCH = 2
+
+
+def dims(max_dim: int = MAX_DIM):
+    return st.integers(min_value=0, max_value=max_dim)
+
+
+def shapes(max_rank: int = MAX_RANK, max_dim: int = MAX_DIM):
+    """An input shape: rank 0..5, each dimension 0..8."""
+    return st.integers(min_value=0, max_value=max_rank).flatmap(
+        lambda rank: st.lists(dims(max_dim), min_size=rank, max_size=rank))
+
+
+def dtypes(names=DTYPES):
+    return st.sampled_from(list(names))
+
+
+def containers(names=CONTAINERS):
+    return st.sampled_from(list(names))
+
+
+def layer_kinds(names=LAYER_KINDS):
+    return st.sampled_from(list(names))
+
+
+def steps(names=STEPS):
+    return st.sampled_from(list(names))
+
+
+@st.composite
+def layer_configs(draw, kind: str):
+    """units, the recurrent flags (not for a bare cell) and dropout; defaults are left out."""
+    config: dict = {"units": draw(st.sampled_from(UNITS))}
+    if kind != "LSTMCell":
+        for flag in LAYER_FLAGS:
+            if draw(st.booleans()):
+                config[flag] = True
+    for name in ("dropout", "recurrent_dropout"):
+        rate = draw(st.sampled_from(DROPOUTS))
+        if rate:
+            config[name] = rate
+    return config
+
+
+@st.composite
+def declared_shapes(draw, actual: list[int]):
+    """What the model declares (keras.Input), against the actual input: none, the same, or another."""
+    choice = draw(st.sampled_from(("none", "same", "other")))
+    if choice == "none":
+        return None
+    if choice == "same":
+        return list(actual[1:])
+    rank = draw(st.integers(min_value=1, max_value=3))
+    return draw(st.lists(dims() | st.none(), min_size=rank, max_size=rank))
+
+
+@st.composite
+def examples(draw, layers=LAYER_KINDS, step_names=STEPS, dtype_names=DTYPES, container_names=CONTAINERS):
+    """One fuzz example: a layer with its config, an input, and the step that feeds it."""
+    kind = draw(layer_kinds(layers))
+    # a cell is called directly; RNN(LSTMCell) covers the cell inside a model
+    step = "call" if kind == "LSTMCell" else draw(steps(step_names))
+    config = draw(layer_configs(kind))
+    shape = draw(shapes())
+    example = {
+        "layer": kind,
+        "config": config,
+        "masking": kind != "LSTMCell" and draw(st.booleans()),
+        "declared": None if kind == "LSTMCell" else draw(declared_shapes(shape)),
+        "input": {"shape": shape, "dtype": draw(dtypes(dtype_names)), "container": draw(containers(container_names))},
+        "step": step,
+    }
+    return example
+
+
+def example_key(example: dict) -> str:
+    """A stable id for an example (same example, same key, in any process)."""
+    text = json.dumps(example, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _layer_spec(example: dict) -> dict:
+    kind, config = example["layer"], dict(example["config"])
+    if kind == "Bidirectional":
+        return {"Bidirectional": {"layer": {"LSTM": config}}}
+    if kind == "RNN":
+        cell = {k: config.pop(k) for k in ("units", "dropout", "recurrent_dropout") if k in config}
+        return {"RNN": dict(config, cell={"LSTMCell": cell})}
+    return {kind: config}
+
+
+def _batch_of(shape: list[int]) -> int:
+    return shape[0] if shape else 1
+
+
+def _input_tensor(spec: dict) -> dict:
+    shape, dtype = list(spec["shape"]), spec["dtype"]
+    if dtype == "str":
+        tensor = {"shape": shape, "dtype": "str", "fill": "full", "value": "a"}
+    elif dtype == "object":
+        # mixed values: numbers with one string, as a CSV column with a stray label gives
+        tensor = {"shape": shape, "dtype": "object", "fill": "random"}
+        if all(shape):
+            tensor["set"] = [{"index": [0] * len(shape), "value": "a"}]
+    elif dtype in ("int8", "int32", "int64", "uint8", "bool"):
+        tensor = {"shape": shape, "dtype": dtype, "fill": "randint", "low": 0, "high": 2 if dtype == "bool" else 3}
+    else:
+        tensor = {"shape": shape, "dtype": dtype, "fill": "random"}
+    container = spec["container"]
+    if container != "ndarray":
+        tensor["container"] = container
+    if container == "dataset":
+        tensor["batch"] = DATASET_BATCH
+    return tensor
+
+
+def case_blocks(example: dict) -> dict:
+    """The example as the case format's ``model``, ``data``, ``run`` and step blocks."""
+    step, shape = example["step"], example["input"]["shape"]
+    layer = _layer_spec(example)
+    data = {"x": _input_tensor(example["input"])}
+    blocks: dict = {}
+    stack = ([{"Masking": {"mask_value": 0.0}}] if example.get("masking") else []) + [layer]
+    declared = example.get("declared")
+    if step == "call" and declared is None and not example.get("masking"):
+        model: dict = {"layer": layer}
+    else:
+        model = {"layers": stack + ([{"Dense": {"units": 1}}] if step != "call" else [])}
+        if declared is not None:
+            model = {"input": {"shape": list(declared)}, **model}
+    if example["layer"] == "LSTMCell":
+        units, batch = example["config"]["units"], _batch_of(shape)
+        data["h"] = {"shape": [batch, units], "dtype": "float32", "fill": "zeros"}
+        data["c"] = {"shape": [batch, units], "dtype": "float32", "fill": "zeros"}
+        blocks["call"] = {"inputs": "x", "states": ["h", "c"]}
+    if step == "fit":
+        model["compile"] = {"optimizer": "adam", "loss": "mse"}
+        batch = _batch_of(shape)
+        y_shape = [batch, shape[1], 1] if example["config"].get("return_sequences") and len(shape) >= 2 else [batch, 1]
+        data["y"] = {"shape": y_shape, "dtype": "float32", "fill": "random"}
+        if data["x"].get("container") == "dataset":
+            data["x"]["targets"] = "y"
+        blocks["fit"] = {"epochs": 1}
+    return {"model": model, "data": data, "run": step, **blocks}
+
+
+def describe(example: dict) -> str:
+    """One line for progress output and candidate titles."""
+    inp = example["input"]
+    flags = ",".join(k for k, v in example["config"].items() if v and k != "units")
+    extra = (" +Masking" if example.get("masking") else "") + (
+        f" declared {tuple(example['declared'])}" if example.get("declared") is not None else "")
+    return (f"{example['layer']}(units={example['config']['units']}{',' + flags if flags else ''}){extra} "
+            f"{example['step']} on {inp['container']} {inp['dtype']} {tuple(inp['shape'])}")

@@ -1,0 +1,78 @@
+"""Candidate cases: the match pattern fits the real message, the file validates, crashes are isolated."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from lstm_atlas.candidates import build_candidate, candidate_id, family_of, message_pattern, write_candidate
+from lstm_atlas.validate import case_schema, load_case
+
+from .conftest import ROOT
+
+EXAMPLE = {"layer": "LSTM", "config": {"units": 1}, "masking": False, "declared": None,
+           "input": {"shape": [], "dtype": "float32", "container": "ndarray"}, "step": "predict"}
+ENV = {"tensorflow": "2.21.0", "keras": "3.13.2"}
+
+
+def recorded_messages():
+    merged = json.loads((ROOT / "reports" / "merged.json").read_text("utf-8"))
+    for variants in merged["results"].values():
+        for devices in variants.values():
+            for cell in devices.get("cpu", {}).values():
+                if cell.get("status") == "raised" and cell.get("message"):
+                    yield cell["message"]
+
+
+def test_pattern_matches_every_recorded_message_it_was_built_from():
+    messages = sorted(set(recorded_messages()))
+    assert len(messages) > 50
+    for message in messages:
+        pattern = message_pattern(message)
+        assert pattern and re.search(pattern, message), message
+
+
+def test_pattern_ignores_layer_names_and_numbers():
+    pattern = message_pattern("Input 0 of layer \"lstm_3\" is incompatible with the layer: expected ndim=3, "
+                              "found ndim=2. Full shape received: (None, 5)")
+    assert re.search(pattern, "Input 0 of layer \"lstm_17\" is incompatible with the layer: expected ndim=3, "
+                              "found ndim=4. Full shape received: (None, 5, 2, 1)")
+
+
+def test_candidate_validates_and_carries_the_shrunk_example(tmp_path):
+    message = "tuple index out of range"
+    outcome = {"status": "raised", "stage": "predict", "exception": {"type": "IndexError", "message": message,
+                                                                     "core": message}}
+    case = build_candidate("IndexError: tuple index out of range", EXAMPLE, outcome, ENV, 11)
+    loaded = load_case(write_candidate(tmp_path, case))
+    assert loaded.id == candidate_id("IndexError: tuple index out of range")
+    assert "suspected-bug" in loaded.tags
+    assert loaded.spec["source"]["fuzz"] == "tf221"
+    assert loaded.variants["repro"]["data"]["x"]["shape"] == []
+    assert loaded.variants["repro"]["expect"]["raises"] == "IndexError"
+
+
+def test_crash_becomes_an_isolated_crash_expectation(tmp_path):
+    outcome = {"status": "crash", "stage": "fit", "exception": None, "detail": "interpreter died (SIGABRT)"}
+    case = build_candidate("crash: interpreter died (SIGABRT)", dict(EXAMPLE, step="fit"), outcome, ENV, 1)
+    loaded = load_case(write_candidate(tmp_path, case))
+    assert loaded.spec["isolate"] is True and loaded.variants["repro"]["expect"]["crash"] is True
+
+
+def test_family_is_always_one_of_the_twenty():
+    families = set(case_schema()["$defs"]["family"]["enum"])
+    variants = [EXAMPLE, dict(EXAMPLE, layer="LSTMCell"), dict(EXAMPLE, input={**EXAMPLE["input"], "shape": [0, 3, 2]}),
+                dict(EXAMPLE, input={**EXAMPLE["input"], "shape": [2, 3, 2]}, config={"units": 1, "stateful": True})]
+    assert {family_of(v, None) for v in variants} <= families
+    assert family_of(variants[1], None) == "cell-api" and family_of(variants[2], None) == "empty-input"
+
+
+def test_exception_class_outside_the_format_falls_back_to_a_known_base(tmp_path):
+    outcome = {"status": "raised", "stage": "fit",
+               "exception": {"type": "StagingError", "hierarchy": ["StagingError", "Exception"],
+                             "message": "list assignment index out of range", "core": "list assignment"}}
+    case = build_candidate("StagingError: list assignment index out of range", dict(EXAMPLE, step="fit"),
+                           outcome, ENV, 8)
+    loaded = load_case(write_candidate(tmp_path, case))
+    assert loaded.variants["repro"]["expect"]["raises"] == "Exception"
+    assert "StagingError" in loaded.variants["repro"]["expect"]["note"]

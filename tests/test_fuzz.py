@@ -1,0 +1,76 @@
+"""``lstm-atlas fuzz`` end to end on real TensorFlow: the ci profile, and a worker that dies or hangs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from lstm_atlas.fuzz import Worker, run_fuzz
+from lstm_atlas.validate import load_case
+
+from .conftest import CASES_DIR, ROOT
+
+pytestmark = pytest.mark.tf
+
+FIT = {"layer": "LSTM", "config": {"units": 2}, "masking": False, "declared": [3, 2],
+       "input": {"shape": [4, 3, 2], "dtype": "float32", "container": "ndarray"}, "step": "fit"}
+CALL_2D = {"layer": "LSTM", "config": {"units": 2}, "masking": False, "declared": None,
+           "input": {"shape": [4, 3], "dtype": "float32", "container": "ndarray"}, "step": "call"}
+
+
+def test_ci_profile_writes_the_map_and_valid_candidates(tmp_path):
+    data = run_fuzz(profile="ci", out_dir=tmp_path / "fuzz", candidates_dir=tmp_path / "candidates",
+                    cases_dir=CASES_DIR, merged=ROOT / "reports" / "merged.json", progress=False)
+    summary = data["summary"]
+    assert 0 < summary["examples"] <= 40 + 30  # the budget plus the shrinking allowance
+    assert summary["distinct_signatures"] >= 2 and summary["explained"] >= 1
+    env_dir = tmp_path / "fuzz" / data["env"]
+    on_disk = json.loads((env_dir / "map.json").read_text())
+    assert on_disk["summary"]["examples"] == summary["examples"]
+    assert (env_dir / "heatmap.png").stat().st_size > 1000
+    assert (tmp_path / "fuzz" / "index.html").exists()
+    candidates = sorted((tmp_path / "candidates" / data["env"]).glob("*.yaml"))
+    assert len(candidates) == summary["candidates"]
+    for path in candidates:
+        case = load_case(path)  # valid case YAML, holding a shrunk example
+        assert "fuzz" in case.tags
+    unexplained = [s for s in on_disk["signatures"] if not s["explained_by"]]
+    assert all(s["candidate"] and s["minimal_example"] for s in unexplained)
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = Worker(timeout_s=120.0)
+    w.wait_ready()
+    yield w
+    w.stop()
+
+
+def test_worker_reports_a_real_tensorflow_error(worker):
+    outcome = worker.run(CALL_2D)
+    assert outcome["status"] == "raised" and outcome["stage"] == "call"
+    assert "ndim=3" in outcome["exception"]["message"]
+
+
+def test_a_hang_is_recorded_as_timeout_and_the_next_example_runs(worker):
+    worker.timeout_s = 0.001  # nothing answers that fast: the example counts as hung
+    try:
+        outcome = worker.run(FIT)
+    finally:
+        worker.timeout_s = 120.0
+    assert outcome["status"] == "timeout" and outcome["stage"] == "fit"
+    assert worker.restarts == 1
+    assert worker.run(CALL_2D)["status"] == "raised"
+
+
+def test_a_dead_interpreter_is_recorded_as_crash_and_the_worker_restarts(worker):
+    restarts = worker.restarts
+    os.kill(worker.proc.pid, signal.SIGKILL)
+    worker.proc.wait()
+    outcome = worker.run(FIT)
+    assert outcome["status"] == "crash" and "SIGKILL" in outcome["detail"]
+    assert worker.restarts == restarts + 1
+    assert worker.run(FIT)["status"] == "ok"

@@ -1,0 +1,130 @@
+"""The oracle, on messages TensorFlow really produced (recorded in reports/merged.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lstm_atlas.catalog import load_library
+from lstm_atlas.oracle import (ALLOW_FILE, Oracle, fuzz_signature, is_suspected_bug, load_allow,
+                               merged_signatures, outcome_signature)
+
+from .conftest import CASES_DIR, ROOT
+
+MERGED = ROOT / "reports" / "merged.json"
+ENV_221 = {"tensorflow": "2.21.0", "keras": "3.13.2", "numpy": "2.4.6", "keras_flavor": "keras3"}
+ENV_215 = {"tensorflow": "2.15.1", "keras": "2.15.0", "numpy": "1.26.4", "keras_flavor": "keras2"}
+
+
+def recorded(case_id: str, env: str) -> dict:
+    cell = json.loads(MERGED.read_text("utf-8"))["results"][case_id]["repro"]["cpu"][env]
+    return {"status": "raised", "stage": cell["stage"],
+            "exception": {"type": cell["exception_type"], "message": cell["message"]}}
+
+
+@pytest.fixture(scope="module")
+def library():
+    return load_library(CASES_DIR)
+
+
+def test_a_library_case_explains_its_own_recorded_error_on_each_version(library):
+    for env_name, env in (("tf221", ENV_221), ("tf215", ENV_215)):
+        oracle = Oracle.from_library(library, env, merged=None, allow=None)
+        reasons = oracle.explain(recorded("predict-on-zero-samples", env_name))
+        assert "case:predict-on-zero-samples" in reasons, env_name
+
+
+def test_keras3_internal_error_is_a_suspected_bug_even_when_explained():
+    outcome = recorded("predict-on-zero-samples", "tf221")
+    assert outcome["exception"]["type"] == "UnboundLocalError"
+    assert is_suspected_bug(outcome)
+    assert not is_suspected_bug(recorded("predict-on-zero-samples", "tf215"))  # Keras 2: a clear ValueError
+    assert is_suspected_bug({"status": "crash", "detail": "interpreter died (SIGABRT)"})
+    assert is_suspected_bug({"status": "timeout", "detail": "no answer within 60 s"})
+
+
+def test_observed_messages_explain_by_signature_equality():
+    sigs = merged_signatures(MERGED)
+    oracle = Oracle(by_signature=sigs)
+    outcome = recorded("stateful-lstm-without-batch-size", "tf221")
+    # another shape in the same message is the same signature
+    outcome["exception"]["message"] = outcome["exception"]["message"].replace("(None, 5, 3)", "(None, 8, 2)")
+    assert "observed:stateful-lstm-without-batch-size" in oracle.explain(outcome)
+
+
+def test_unknown_error_is_unexplained():
+    oracle = Oracle.from_library([], ENV_221, merged=MERGED, allow=None)
+    outcome = {"status": "raised", "stage": "call",
+               "exception": {"type": "ValueError", "message": "Unbatching a tensor is only supported for rank >= 1"}}
+    assert oracle.explain(outcome) == []
+
+
+def test_value_reprs_collapse_into_one_signature():
+    dataset = ("Only input tensors may be passed as positional arguments. The following argument value should be "
+               "passed as a keyword argument: <_BatchDataset element_spec=TensorSpec(shape=(None, 2), "
+               "dtype=tf.float32, name=None)> (of type <class 'tensorflow.python.data.ops.batch_op._BatchDataset'>)")
+    scalar = ("Only input tensors may be passed as positional arguments. The following argument value should be "
+              "passed as a keyword argument: True (of type <class 'bool'>)")
+    assert fuzz_signature("ValueError", dataset) == fuzz_signature("ValueError", scalar)
+    a = "Invalid input shape for input [[0.1 0.2] [0.3 0.4]] with name 'x' and path ''. Expected shape (None, 3), " \
+        "but input has incompatible shape (2, 2)"
+    b = "Invalid input shape for input [] with name 'x' and path ''. Expected shape (None, 4), " \
+        "but input has incompatible shape (0,)"
+    assert fuzz_signature("ValueError", a) == fuzz_signature("ValueError", b)
+    op = ("{{function_node __wrapped__StridedSlice_device_/job:localhost/replica:0/task:0/device:CPU:0}} slice index "
+          "0 of dimension 0 out of bounds. [Op:StridedSlice] name: lstm_3/strided_slice/")
+    assert fuzz_signature("InvalidArgumentError", op) == \
+        "InvalidArgumentError: slice index <num> of dimension <num> out of bounds. [Op:StridedSlice]"
+
+
+def test_crash_signature_keeps_the_signal_and_timeout_drops_timings():
+    assert outcome_signature({"status": "crash", "detail": "interpreter died (SIGABRT)"}) == \
+        "crash: interpreter died (SIGABRT)"
+    assert outcome_signature({"status": "timeout", "detail": "no answer within 3 s"}) == "timeout"
+
+
+def test_shipped_allow_file_loads_and_bad_entries_are_refused(tmp_path):
+    entries = load_allow(ALLOW_FILE)
+    assert entries and all(e["reason"] for e in entries)
+    bad = tmp_path / "allow.yaml"
+    bad.write_text("- pattern: '('\n  reason: broken\n")
+    with pytest.raises(ValueError, match="does not compile"):
+        load_allow(bad)
+    bad.write_text("- pattern: 'x'\n")
+    with pytest.raises(ValueError, match="needs a 'pattern' and a 'reason'"):
+        load_allow(bad)
+
+
+def test_allow_entry_explains_with_its_reason(tmp_path):
+    allow = tmp_path / "allow.yaml"
+    allow.write_text("- pattern: '^ValueError: Unbatching'\n  reason: tf.data says it plainly\n")
+    oracle = Oracle.from_library([], ENV_221, merged=None, allow=allow)
+    outcome = {"status": "raised", "stage": "call",
+               "exception": {"type": "ValueError", "message": "Unbatching a tensor is only supported for rank >= 1"}}
+    assert oracle.explain(outcome) == ["allow:tf.data says it plainly"]
+
+
+def test_allow_file_path_is_in_the_package():
+    assert ALLOW_FILE.parent == Path(__file__).resolve().parent.parent / "lstm_atlas"
+
+
+def test_keras2_tensor_reprs_and_dtype_lists_collapse():
+    two = ("Layer 'sequential' expects 1 input(s), but it received 2 input tensors. Inputs received: "
+           "[<tf.Tensor: shape=(), dtype=int64, numpy=2>, <tf.Tensor: shape=(), dtype=int64, numpy=1>]")
+    three = ("Layer 'sequential_4' expects 1 input(s), but it received 3 input tensors. Inputs received: "
+             "[<tf.Tensor: shape=(2,), dtype=float32, numpy=array([0.5, 0.1], dtype=float32)>, "
+             "<tf.Tensor: shape=(), dtype=int64, numpy=1>, <tf.Tensor: shape=(), dtype=int64, numpy=0>]")
+    assert fuzz_signature("ValueError", two) == fuzz_signature("ValueError", three)
+    short = "Value for attr 'T' of string is not in the list of allowed values: half, float ; NodeDef: {{node MatMul}}"
+    long = ("Value for attr 'T' of bool is not in the list of allowed values: bfloat16, half, float, double, int32 "
+            "; NodeDef: {{node MatMul}}")
+    assert fuzz_signature("InvalidArgumentError", short) == fuzz_signature("InvalidArgumentError", long)
+
+
+def test_a_crash_case_explains_crashes(library):
+    oracle = Oracle.from_library(library, ENV_221, merged=None, allow=None)
+    reasons = oracle.explain({"status": "crash", "detail": "interpreter died (SIGABRT)"})
+    assert "case:masking-recurrent-dropout-zero-features-aborts" in reasons
+    assert oracle.explain({"status": "timeout", "detail": "no answer within 30 s"}) == []

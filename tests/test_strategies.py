@@ -1,0 +1,71 @@
+"""The fuzz strategies: examples stay in bounds and every one is expressible as a valid case."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+from lstm_atlas import strategies
+from lstm_atlas.candidates import build_candidate, write_candidate
+from lstm_atlas.validate import load_case
+
+ENV = {"tensorflow": "2.21.0", "keras": "3.13.2"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(strategies.examples())
+def test_examples_stay_within_the_declared_space(example):
+    shape = example["input"]["shape"]
+    assert 0 <= len(shape) <= strategies.MAX_RANK
+    assert all(0 <= d <= strategies.MAX_DIM for d in shape)
+    assert example["input"]["dtype"] in strategies.DTYPES
+    assert example["input"]["container"] in strategies.CONTAINERS
+    assert example["step"] in strategies.STEPS
+    if example["layer"] == "LSTMCell":
+        # a cell is called directly, with its two states, and takes no RNN flags
+        assert example["step"] == "call"
+        assert not set(example["config"]) & set(strategies.LAYER_FLAGS)
+        assert strategies.case_blocks(example)["call"]["states"] == ["h", "c"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(strategies.examples())
+def test_every_example_written_as_a_candidate_passes_validate(tmp_path_factory, example):
+    outcome = {"status": "raised", "stage": example["step"],
+               "exception": {"type": "ValueError", "message": "expected ndim=3, found ndim=2", "core": "x"}}
+    case = build_candidate("ValueError: expected ndim=<num>, found ndim=<num>", example, outcome, ENV, 1)
+    path = write_candidate(tmp_path_factory.mktemp("cand"), case)
+    loaded = load_case(path)
+    assert loaded.variants["repro"]["run"] == example["step"]
+    # the fix replaces the input: nothing of the repro input (a stray string, a container) survives
+    fixed_x = loaded.variants["fix"]["data"]["x"]
+    assert fixed_x["shape"] == [2, 3, 2] and fixed_x["dtype"] == "float32"
+    assert "set" not in fixed_x and "container" not in fixed_x
+
+
+def test_example_key_is_stable_and_distinguishes_examples():
+    a = {"layer": "LSTM", "config": {"units": 1}, "masking": False, "declared": None,
+         "input": {"shape": [2, 3], "dtype": "float32", "container": "ndarray"}, "step": "call"}
+    b = dict(a, input=dict(a["input"], shape=[2, 3, 1]))
+    assert strategies.example_key(a) == strategies.example_key(dict(reversed(list(a.items()))))
+    assert strategies.example_key(a) != strategies.example_key(b)
+
+
+def test_case_blocks_for_a_fit_with_return_sequences_give_per_step_targets():
+    example = {"layer": "RNN", "config": {"units": 4, "return_sequences": True, "dropout": 0.5}, "masking": True,
+               "declared": [5, 3], "input": {"shape": [7, 5, 3], "dtype": "float32", "container": "dataset"},
+               "step": "fit"}
+    blocks = strategies.case_blocks(example)
+    assert blocks["model"]["input"] == {"shape": [5, 3]}
+    masking, rnn, dense = blocks["model"]["layers"]
+    assert masking == {"Masking": {"mask_value": 0.0}} and dense == {"Dense": {"units": 1}}
+    # the flags go on the RNN wrapper, units and dropout on its cell
+    assert rnn == {"RNN": {"return_sequences": True, "cell": {"LSTMCell": {"units": 4, "dropout": 0.5}}}}
+    assert blocks["data"]["y"]["shape"] == [7, 5, 1]
+    assert blocks["data"]["x"]["targets"] == "y" and blocks["data"]["x"]["batch"] == strategies.DATASET_BATCH
+
+
+def test_object_input_mixes_a_string_into_numbers():
+    example = {"layer": "GRU", "config": {"units": 2}, "masking": False, "declared": None,
+               "input": {"shape": [2, 3, 1], "dtype": "object", "container": "ndarray"}, "step": "predict"}
+    x = strategies.case_blocks(example)["data"]["x"]
+    assert x["dtype"] == "object" and x["set"] == [{"index": [0, 0, 0], "value": "a"}]
