@@ -44,16 +44,22 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\[\[\{\{node [^}]*\}\}\]\]"), " "),
     (re.compile(r"\{\{node [^}]*\}\}"), "<node>"),
     (re.compile(r"\[Op:__inference_[\w.]*\]"), " "),
-    (re.compile(r"\[Op:(\w+)\](?:\s*name:\s*[\w/.\-]*)?"), r"[Op:\1]"),
+    (re.compile(r"\[Op:(\w+)\](?:\s*name:\s*[\w/.\-<>]*)?"), r"[Op:\1]"),
     (re.compile(r"\bloc\((?:[^()]|\([^()]*\))*\)"), "<loc>"),
     # reprs of values: nested lists and numpy arrays of numbers, datasets, tensors, objects, classes
+    (re.compile(r"(?<=: )[^:\n]*? \(of type <class '[^']*'>\)"), "<value> (of type <class>)"),
+    (re.compile(r"(?<=value )'[^'\n]*'"), "<value>"),
     (re.compile(r"\barray\(\[[^()]*\](?:,\s*dtype=\w+)?\)"), "<value>"),
+    (re.compile(r"(?<=input )\[\](?= with name)"), "<value>"),
     (re.compile(r"\[\s*\[[\[\]\d\s.,eE+\-j]*\]\s*\]"), "<value>"),
+    (re.compile(r"\[\s*-?[\d.eE+\-j]+(?:\s+-?[\d.eE+\-j]+)+\s*\]"), "<value>"),  # numpy's [1 2 3]
     (re.compile(r"<_?\w*Dataset[^<>]*>"), "<dataset>"),
     (re.compile(r"\btf\.Tensor\((?:[^()]|\([^()]*\))*\)"), "<tensor>"),
     (re.compile(r"<KerasTensor[^>]*>"), "<tensor>"),
     (re.compile(r"\b(?:Keras)?Tensor\(\"[^\"]*\",(?:[^()]|\([^()]*\))*\)"), "<tensor>"),
-    (re.compile(r"<(?:tf\.)?Tensor:?[^>]*>"), "<tensor>"),
+    (re.compile(r"<(?:tf\.)?Tensor:?(?:[^<>]|<\w+>)*>"), "<tensor>"),
+    (re.compile(r"<tf\.Variable[^<>]*>"), "<tensor>"),
+    (re.compile(r"\[(?:<tensor>,?\s*)+\]"), "<tensors>"),
     (re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>"), "<object>"),
     (re.compile(r"<[A-Z]\w* name=[^>]*>"), "<object>"),
     (re.compile(r"<class '[\w.]+'>"), "<class>"),
@@ -89,7 +95,7 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"(?<![\w<])-?\d+(?![\w>])"), "<num>"),
 ]
 _DTYPE_RE = re.compile(r"(?<![\w<.])(?:" + "|".join(re.escape(d) for d in DTYPES) + r")(?![\w>])"
-                       r"(?!\s+(?:is|has)\b)")  # "NoneType object is not subscriptable": a Python object
+                       r"(?!(?<=object)\s+(?:is|has)\b)")  # "NoneType object is not subscriptable": a Python object
 _LAYER_NAME_RE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)*_\d+\b")
 _SPACE_RE = re.compile(r"\s+")
 _RANK_RE = re.compile(r"\b((?:min_|max_)?ndim)=(\d)\b")

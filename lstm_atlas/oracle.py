@@ -33,39 +33,10 @@ def outcome_class(outcome: dict) -> str:
     return outcome["status"]
 
 
-#: Values that the fuzzer puts into messages and :mod:`lstm_atlas.normalise` does not abstract (yet):
-#: numpy array reprs, dataset and tensor reprs, the offending value of "Only input tensors ...",
-#: TensorFlow's function-node prefix and graph node dumps. Applied before :func:`signature`, so the
-#: normaliser stays the one place that decides what a template is; these rules belong there.
-_VALUE_SUBS = [
-    (re.compile(r"\{\{function_node [^}]*\}\}\s*"), ""),
-    (re.compile(r"(\[Op:\w+\])\s*name:.*"), r"\1"),
-    (re.compile(r"'?\{\{node [^}]*\}\}.*"), "{{node}}"),
-    (re.compile(r"<_?\w*Dataset[^<>]*>"), "<dataset>"),
-    (re.compile(r"<KerasTensor[^<>]*>"), "<tensor>"),
-    (re.compile(r"<tf\.(?:Tensor|Variable)[^<>]*>"), "<tensor>"),
-    (re.compile(r"(?<=value )'[^'\n]*'"), "<value>"),
-    (re.compile(r"tf\.Tensor\((?:[^()]|\([^()]*\))*\)", re.S), "<tensor>"),
-    (re.compile(r"\[(?:<tensor>,?\s*)+\]"), "<tensors>"),
-    (re.compile(r"(?<=: )[^:\n]*? \(of type <class '[^']*'>\)"), "<value> (of type <type>)"),
-    (re.compile(r"\[[\[\]\d\s.eE+\-j]*\]"), "<value>"),
-]
-
-_DTYPE_LIST_RE = re.compile(r"(?:<dtype>,\s*)+<dtype>")
-
-
-def fuzz_signature(exc_type: str | None, message: str) -> str:
-    """:func:`~lstm_atlas.normalise.signature` after abstracting the values fuzzed inputs print."""
-    for pattern, repl in _VALUE_SUBS:
-        message = pattern.sub(repl, message)
-    # lists of allowed dtypes differ in length from op to op
-    return _DTYPE_LIST_RE.sub("<dtype>", signature(exc_type, message))
-
-
 def outcome_signature(outcome: dict) -> str:
     if outcome["status"] == "raised":
         exc = outcome["exception"]
-        return fuzz_signature(exc["type"], exc["message"])
+        return signature(exc["type"], exc["message"])
     if outcome["status"] == "crash":  # the detail names the signal, which is stable
         return f"crash: {outcome.get('detail') or ''}".strip()
     return outcome["status"]  # ok, timeout (its detail holds timings, which are not)
@@ -106,7 +77,7 @@ def merged_signatures(path: str | Path | None) -> dict[str, set[str]]:
             for envs in devices.values():
                 for cell in envs.values():
                     if cell.get("status") == "raised" and cell.get("exception_type"):
-                        sig = fuzz_signature(cell["exception_type"], cell.get("message") or "")
+                        sig = signature(cell["exception_type"], cell.get("message") or "")
                         out.setdefault(sig, set()).add(case_id)
     return out
 
