@@ -57,7 +57,8 @@ def family_of(example: dict, exc_type: str | None) -> str:
 
 def message_pattern(message: str) -> str | None:
     """A regex of the message's literal parts (placeholders become ``.*?``) that matches ``message``."""
-    template = message_template(message)
+    # the template keeps ranks ("ndim=rank3") for explain; a candidate's pattern matches any rank
+    template = re.sub(r"\brank\d\b", "<num>", message_template(message))
     chunks = [c.strip() for c in _PLACEHOLDER_RE.split(template)]
     parts, length = [], 0
     for chunk in chunks:
