@@ -176,6 +176,12 @@ def main(argv=None) -> int:
     except InputError as exc:
         print(f"lstm-atlas: error: {exc}", file=sys.stderr)
         return 2
+    except CaseError as exc:  # e.g. `catalog` over a library holding a malformed case
+        print(f"lstm-atlas: error: {exc.located()}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `lstm-atlas validate | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 1
 
 
 if __name__ == "__main__":

@@ -134,3 +134,13 @@ def test_diff_warns_when_a_side_is_partial(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err == "warning: tf221 is partial: the run was interrupted (exit status 2); cells it lacks are not " \
                   "compared\n"
+
+
+def test_catalog_over_a_malformed_case_is_one_line_and_exit_2(tmp_path, capsys):
+    cases = tmp_path / "cases" / "input-rank"
+    cases.mkdir(parents=True)
+    (cases / "broken.yaml").write_text("id: broken\nfamily: input-rank\nlayers: [\n")
+    assert cli.main(["catalog", "--cases", str(tmp_path / "cases"), "--out", str(tmp_path / "catalog.md")]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("lstm-atlas: error: ") and "broken.yaml" in err and err.count("\n") == 1
+    assert "Traceback" not in err and not (tmp_path / "catalog.md").exists()
