@@ -33,20 +33,10 @@ def _cmd_validate(args) -> int:
 
 def _cmd_catalog(args) -> int:
     from .catalog import load_library, read_merged, render_catalog
+    from .record import write_or_check_generated
 
     text = render_catalog(load_library(args.cases), read_merged(args.merged), root=Path(args.cases).resolve().parent)
-    out = Path(args.out)
-    if args.check:
-        current = out.read_text("utf-8") if out.exists() else ""
-        if current != text:
-            print(f"{out} is stale: run `lstm-atlas catalog` and commit it", file=sys.stderr)
-            return 1
-        print(f"{out} is current")
-        return 0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    print(f"wrote {out}")
-    return 0
+    return write_or_check_generated(args.out, text, "lstm-atlas catalog", check=args.check)
 
 
 def _expand(patterns) -> list[str]:
@@ -129,7 +119,7 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("catalog", help="render the library into docs/catalog.md")
     p.add_argument("--cases", default="cases")
-    p.add_argument("--merged", default="reports/merged.json", help="merged matrix for claim verdicts")
+    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix for claim verdicts")
     p.add_argument("--out", default="docs/catalog.md")
     p.add_argument("--check", action="store_true", help="exit 1 if the file on disk is stale")
     p.set_defaults(func=_cmd_catalog)
@@ -164,7 +154,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="reports/fuzz")
     p.add_argument("--candidates", default="reports/candidates")
     p.add_argument("--cases", default="cases")
-    p.add_argument("--merged", default="reports/merged.json")
+    p.add_argument("--merged", default=COMMITTED_MERGED)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_fuzz)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import sys
 from collections import Counter, defaultdict
@@ -155,16 +154,6 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
 
 def index_text(index: dict) -> str:
     return json.dumps(index, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def write_index(index: dict, path: str | Path) -> Path:
-    """Written atomically: a reader never sees half an index."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(index_text(index), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def default_index_path() -> Path:
@@ -507,18 +496,11 @@ def answer_json(answer: Answer) -> list[dict]:
 
 def run_cli(args) -> int:
     if args.build_index:
+        from .record import write_or_check_generated  # not on the query path: it imports jsonschema
+
         path = Path(args.index) if args.index else default_index_path()
         text = index_text(build_index(args.cases, args.merged))
-        if args.check:
-            current = path.read_text("utf-8") if path.exists() else ""
-            if current != text:
-                print(f"{path} is stale: run `lstm-atlas explain --build-index` and commit it", file=sys.stderr)
-                return 1
-            print(f"{path} is current")
-            return 0
-        write_index(json.loads(text), path)
-        print(f"wrote {path}")
-        return 0
+        return write_or_check_generated(path, text, "lstm-atlas explain --build-index", check=args.check)
     if args.file:
         try:
             raw = Path(args.file).read_bytes()[:MAX_QUERY_CHARS * 4]

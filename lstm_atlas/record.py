@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import sys
 import tempfile
 import uuid
 from collections import Counter
@@ -96,6 +97,24 @@ def write_json_atomic(path: str | os.PathLike, data, durable: bool = True) -> No
     """Write JSON so that readers see the old file or the whole new one, never a torn one."""
     text = data if isinstance(data, str) else json.dumps(data, indent=1, sort_keys=False, default=str) + "\n"
     write_bytes_atomic(path, text.encode("utf-8"), durable=durable)  # encoding fails before any file exists
+
+
+def write_or_check_generated(path: str | os.PathLike, text: str, remedy: str, check: bool = False) -> int:
+    """Write a committed, generated file (atomically), or with ``check`` only say whether it is current.
+
+    The exit status of the command that generates it: 1 when ``check`` finds it stale.
+    """
+    target = Path(path)
+    if check:
+        current = target.read_text("utf-8") if target.exists() else ""
+        if current != text:
+            print(f"{target} is stale: run `{remedy}` and commit it", file=sys.stderr)
+            return 1
+        print(f"{target} is current")
+        return 0
+    write_bytes_atomic(target, text.encode("utf-8"))
+    print(f"wrote {target}")
+    return 0
 
 
 def write_bytes_atomic(path: str | os.PathLike, content: bytes, durable: bool = True) -> None:

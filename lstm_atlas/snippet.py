@@ -8,9 +8,10 @@ plain text built from the case's data; nothing here imports Keras.
 
 from __future__ import annotations
 
+from .allow import NESTED_LAYER_KEYS
+
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamw": "AdamW",
               "nadam": "Nadam", "adamax": "Adamax", "adadelta": "Adadelta", "ftrl": "Ftrl", "lion": "Lion"}
-NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell")
 SAVE_SUFFIX = {"keras": ".keras", "h5": ".h5", "savedmodel": "", "weights_h5": ".h5", "weights": ".weights.h5"}
 
 
@@ -78,9 +79,9 @@ def _preprocess_lines(name: str, steps: list) -> list[str]:
     out = []
     for step in steps:
         (op, arg), = step.items()
-        if op == "pad_sequences":
-            kwargs = ", ".join(f"{k}={_py(v)}" for k, v in (arg or {}).items())
-            out.append(f"{name} = keras.utils.pad_sequences({name}{', ' + kwargs if kwargs else ''})")
+        if op in ("pad_sequences", "to_categorical"):
+            kwargs = "".join(f", {k}={_py(v)}" for k, v in (arg or {}).items())
+            out.append(f"{name} = keras.utils.{op}({name}{kwargs})")
         elif op == "reshape":
             out.append(f"{name} = np.reshape({name}, {tuple(arg)})")
         elif op == "astype":
@@ -91,9 +92,6 @@ def _preprocess_lines(name: str, steps: list) -> list[str]:
             out.append(f"{name} = np.transpose({name}, {tuple(arg)})")
         elif op == "squeeze":
             out.append(f"{name} = np.squeeze({name}, axis={arg})")
-        elif op == "to_categorical":
-            kwargs = ", ".join(f"{k}={_py(v)}" for k, v in (arg or {}).items())
-            out.append(f"{name} = keras.utils.to_categorical({name}{', ' + kwargs if kwargs else ''})")
         elif op == "slice":
             out.append(f"{name} = {name}[{(arg or {}).get('start', '') or ''}:{(arg or {}).get('stop', '') or ''}]")
     return out
