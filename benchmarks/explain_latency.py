@@ -24,15 +24,14 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from lstm_atlas.explain import query as ex
 
-from lstm_atlas import explain as ex  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _observed(merged: dict):
     for case_id, variants in sorted(merged["results"].items()):
-        for device, by_env in variants.get("repro", {}).items():
+        for _device, by_env in variants.get("repro", {}).items():
             for env, cell in sorted(by_env.items()):
                 if cell.get("exception_type") and cell.get("message"):
                     yield case_id, env, f"{cell['exception_type']}: {cell['message']}"

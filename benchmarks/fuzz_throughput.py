@@ -22,8 +22,8 @@ def measure(worker, step: str, count: int, seed: int) -> dict:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import seed as hypothesis_seed
 
-    from lstm_atlas.oracle import outcome_signature
-    from lstm_atlas.strategies import examples
+    from lstm_atlas.fuzz.oracle import outcome_signature
+    from lstm_atlas.fuzz.strategies import examples
 
     seen: dict = {"examples": 0, "reused": 0, "signatures": set(), "worker_s": 0.0}
 
@@ -52,7 +52,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from lstm_atlas.fuzz import Worker
+    from lstm_atlas.fuzz.driver import Worker
 
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
           f"(1/5/15 min) on {os.cpu_count()} CPUs")

@@ -33,7 +33,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from lstm_atlas.validate import load_case
+    from lstm_atlas.case.validate import load_case
 
     paths = sorted(Path(args.cases).rglob("*.yaml"))
     t_load = timed(lambda: [load_case(p) for p in paths], args.repeat)
@@ -41,7 +41,7 @@ def main() -> int:
           f"({t_load / max(len(paths), 1) * 1000:.2f} ms per file)")
 
     t0 = time.perf_counter()
-    from lstm_atlas import compat
+    from lstm_atlas.engine import compat
 
     compat.keras()
     env = compat.environment()
@@ -57,7 +57,7 @@ def main() -> int:
     print(f"clear_session: default {t_full * 1000:.1f} ms, harness (no forced gc) {t_fast * 1000:.1f} ms")
     print(f"gc.collect(): {timed(gc.collect, args.repeat) * 1000:.1f} ms")
 
-    from lstm_atlas.run import execute, prepare
+    from lstm_atlas.engine.execute import execute, prepare
 
     cases = [load_case(p) for p in paths]
     rows = []

@@ -65,12 +65,12 @@ def floor_child(cases: Path, out: Path, trim_every: int) -> None:
     import gc
 
     t0 = time.perf_counter()
-    from lstm_atlas import compat
+    from lstm_atlas.engine import compat
 
     compat.keras()
     import_s = time.perf_counter() - t0
-    from lstm_atlas.run import execute, prepare
-    from lstm_atlas.validate import load_case
+    from lstm_atlas.case.validate import load_case
+    from lstm_atlas.engine.execute import execute, prepare
 
     libc = ctypes.CDLL("libc.so.6") if sys.platform.startswith("linux") else None
     rows, probes = [], []
@@ -113,8 +113,8 @@ def tf_function_count() -> int | None:
 
 def case_child(path: Path) -> None:
     """The naive runner's unit: a fresh interpreter runs one case (both variants) and exits."""
-    from lstm_atlas.run import execute, prepare
-    from lstm_atlas.validate import load_case
+    from lstm_atlas.case.validate import load_case
+    from lstm_atlas.engine.execute import execute, prepare
 
     case = load_case(path)
     for variant in ("repro", "fix"):
@@ -147,7 +147,8 @@ def measure_floor(cases: Path, trim_every: int) -> dict:
                           "--trim-every", str(trim_every)])
         data = json.loads(out.read_text())
     rss = [r["rss_mb"] for r in data["items"]]
-    return {"wall_s": wall, "cpu_s": CPU_S["last"], "import_s": data["import_s"], "loop_s": data["loop_s"], "items": len(data["items"]),
+    return {"wall_s": wall, "cpu_s": CPU_S["last"], "import_s": data["import_s"], "loop_s": data["loop_s"],
+            "items": len(data["items"]),
             "median_item_s": statistics.median(r["s"] for r in data["items"]),
             "rss_start_mb": data["rss_start_mb"], "rss_peak_mb": max(rss), "rss_end_mb": rss[-1],
             "rss_growth_per_item_mb": (rss[-1] - rss[0]) / max(len(rss) - 1, 1),
@@ -195,7 +196,8 @@ def measure_harness(cases: Path, workers: int) -> dict:
 
 def isolated_items(cases: Path) -> set:
     """(case id, variant) pairs the plugin runs in a child interpreter (``isolate``, or a convert step)."""
-    from lstm_atlas.validate import VARIANTS, load_case, steps_of
+    from lstm_atlas.case.schema import VARIANTS
+    from lstm_atlas.case.validate import load_case, steps_of
 
     out = set()
     for path in case_paths(cases):

@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from lstm_atlas import record
+from lstm_atlas import files
+from lstm_atlas.matrix import results as record
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "results-tf221.json"
 
@@ -32,11 +33,11 @@ def replay(doc: dict, count: int, path: Path, every_item: bool) -> float:
     encoded: dict[str, str] = {}  # as the plugin's recorder keeps it
     for item in items:
         if every_item:
-            record.write_json_atomic(path, record.results_text(doc["environment"], done, doc["cases"], run, encoded),
+            files.write_json_atomic(path, record.results_text(doc["environment"], done, doc["cases"], run, encoded),
                                      durable=False)
         done.append(item)
     final = dict(run, exit_status=0, interrupted=False, complete=True)
-    record.write_json_atomic(path, record.results_text(doc["environment"], done, doc["cases"], final, encoded))
+    files.write_json_atomic(path, record.results_text(doc["environment"], done, doc["cases"], final, encoded))
     return time.perf_counter() - started
 
 

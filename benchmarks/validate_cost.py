@@ -14,8 +14,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from lstm_atlas.case.validate import load_case
 from lstm_atlas.errors import CaseError
-from lstm_atlas.validate import load_case
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def main() -> None:
 
     print(f"{'broken fixture':<28} {'bytes':>7} {'ms':>7} {'peak KiB':>9}  error")
     for path in sorted((ROOT / "tests" / "broken_cases").glob("*.yaml")):
-        seconds = _best_of(args.repeat, lambda: _refuse(path))
+        seconds = _best_of(args.repeat, lambda path=path: _refuse(path))
         tracemalloc.start()
         message = _refuse(path)
         peak = tracemalloc.get_traced_memory()[1]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lstm_atlas import allow
+from lstm_atlas.case import allow
+from lstm_atlas.case.load import load_text
+from lstm_atlas.case.validate import build_case
 from lstm_atlas.errors import CaseError
-from lstm_atlas.load import load_text
-from lstm_atlas.validate import build_case
 
 from .conftest import good_case
 
@@ -84,7 +84,7 @@ def test_split_layer_spec_reads_both_forms():
 @pytest.mark.tf
 def test_every_allow_listed_name_exists_in_the_installed_keras():
     """A typo in an allow-list would make a name unusable; a name missing from Keras is reported per case."""
-    from lstm_atlas import compat
+    from lstm_atlas.engine import compat
 
     keras = compat.keras()
     layers = compat.layer_classes()

@@ -8,11 +8,11 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from lstm_atlas import budget
-from lstm_atlas.data import build_data
+from lstm_atlas.case import budget
+from lstm_atlas.case.load import load_text
+from lstm_atlas.case.validate import build_case
+from lstm_atlas.engine.data import build_data
 from lstm_atlas.errors import CaseError
-from lstm_atlas.load import load_text
-from lstm_atlas.validate import build_case
 
 from .conftest import good_case
 
@@ -156,8 +156,8 @@ def test_fix_variant_is_capped_too():
 @pytest.mark.tf
 def test_weight_estimates_cover_what_keras_builds():
     """The estimate is an upper bound of count_params() and stays close to it, on the installed Keras."""
-    from lstm_atlas import compat
-    from lstm_atlas.build import resolve_model
+    from lstm_atlas.engine import compat
+    from lstm_atlas.engine.build import resolve_model
 
     models = [
         [{"LSTM": {"units": 16, "return_sequences": True}}, {"GRU": {"units": 8}}, {"Dense": {"units": 3}}],

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lstm_atlas import cache
-from lstm_atlas.merge import cell_of
-from lstm_atlas.record import read_results
+from lstm_atlas.matrix.merge import cell_of
+from lstm_atlas.matrix.results import read_results
+from lstm_atlas.plugin import cache
 
 from .conftest import good_case
 
@@ -56,7 +56,7 @@ def test_every_input_changes_the_key(change):
 
 
 def test_environment_lock_is_read_without_importing_tensorflow():
-    code = ("import sys, json; from lstm_atlas import cache; lock = cache.environment_lock(); "
+    code = ("import sys, json; from lstm_atlas.plugin import cache; lock = cache.environment_lock(); "
             "print(json.dumps([lock, 'tensorflow' in sys.modules, 'keras' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     lock, tf_imported, keras_imported = json.loads(out)
@@ -67,20 +67,45 @@ def test_environment_lock_is_read_without_importing_tensorflow():
 
 def _copy_package(tmp_path: Path) -> Path:
     package = tmp_path / "lstm_atlas"
-    shutil.copytree(Path(cache.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(Path(cache.__file__).parent.parent, package, ignore=shutil.ignore_patterns("__pycache__"))
     return package
 
 
-def test_harness_version_follows_run_modules_not_presentation_ones(tmp_path):
+def test_harness_version_follows_the_outcome_folders_not_presentation(tmp_path):
     package = _copy_package(tmp_path)
     before = cache.source_hash(package)
-    (package / "report.py").write_text("# presentation only\n", "utf-8")
-    (package / "templates" / "report.md.j2").write_text("changed", "utf-8")
+    (package / "matrix" / "report.py").write_text("# presentation only\n", "utf-8")
+    (package / "matrix" / "templates" / "report.md.j2").write_text("changed", "utf-8")
+    (package / "explain" / "query.py").write_text("# explain does not judge items\n", "utf-8")
+    (package / "fuzz" / "driver.py").write_text("# nor does the fuzzer\n", "utf-8")
     assert cache.source_hash(package) == before
-    with (package / "match.py").open("a", encoding="utf-8") as handle:
+    with (package / "engine" / "match.py").open("a", encoding="utf-8") as handle:
         handle.write("\n# a change to how items are judged\n")
     assert cache.source_hash(package) != before
     assert cache.source_hash(_copy_package(tmp_path / "again")) == before
+
+
+def test_a_new_module_in_an_outcome_folder_is_covered_without_being_named(tmp_path):
+    package = _copy_package(tmp_path)
+    before = cache.source_hash(package)
+    (package / "engine" / "new_step.py").write_text("X = 1\n", "utf-8")
+    assert cache.source_hash(package) != before
+
+
+def test_a_top_level_module_counts_once_an_outcome_folder_imports_it(tmp_path):
+    package = _copy_package(tmp_path)
+    files = {p.relative_to(package).as_posix() for p in cache.outcome_files(package)}
+    assert "errors.py" in files, "case/ and engine/ import the errors module"
+    assert "cli.py" not in files and not any(f.startswith(("explain/", "fuzz/")) for f in files)
+    (package / "helper.py").write_text("Y = 2\n", "utf-8")
+    before = cache.source_hash(package)
+    (package / "helper.py").write_text("Y = 3\n", "utf-8")
+    assert cache.source_hash(package) == before, "not imported by an outcome folder yet"
+    with (package / "engine" / "match.py").open("a", encoding="utf-8") as handle:
+        handle.write("\nfrom lstm_atlas import helper  # noqa: F401\n")
+    with_import = cache.source_hash(package)
+    (package / "helper.py").write_text("Y = 4\n", "utf-8")
+    assert cache.source_hash(package) != with_import
 
 
 RECORD = {"nodeid": "cases/x.yaml::good-case[repro-cpu]", "case_id": "good-case", "variant": "repro",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from lstm_atlas.candidates import build_candidate, candidate_id, family_of, message_pattern, write_candidate
-from lstm_atlas.validate import case_schema, load_case
+from lstm_atlas.case.schema import case_schema
+from lstm_atlas.case.validate import load_case
+from lstm_atlas.fuzz.candidates import build_candidate, candidate_id, family_of, message_pattern, write_candidate
 
 from .conftest import ROOT
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lstm_atlas import cli
-from lstm_atlas.record import read_results
+from lstm_atlas.matrix.results import read_results
 
 from .conftest import BROKEN_DIR, CASES_DIR, ROOT, broken_expectations
 
@@ -25,7 +25,7 @@ def test_validate_reports_each_broken_file_on_one_line(capsys):
     broken = broken_expectations()
     assert lines[-1] == f"0 valid, {len(broken)} invalid"
     assert len(lines) == len(broken) + 1, "one line per file"
-    for (path, line, field, message), text in zip(broken, lines):
+    for (path, line, field, message), text in zip(broken, lines, strict=False):
         assert text.startswith(f"{path}:{line}"), text
         assert message in text, text
         if field:
@@ -40,7 +40,7 @@ def test_validate_says_the_library_is_valid(capsys):
 
 
 def test_validate_turns_an_unexpected_error_into_a_line(monkeypatch, capsys, tmp_path):
-    import lstm_atlas.validate as validate
+    import lstm_atlas.case.validate as validate
 
     def explode(path):
         raise RecursionError("maximum recursion depth exceeded")

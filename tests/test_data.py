@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstm_atlas.data import build_data
+from lstm_atlas.engine.data import build_data
 
 
 def test_random_fill_is_seeded_and_float32_by_default():

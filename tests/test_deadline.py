@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lstm_atlas import deadline
+from lstm_atlas.engine import deadline
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="needs SIGALRM")
 
@@ -38,7 +38,7 @@ def test_runner_exceptions_do_not_swallow_it():
         with deadline.item_deadline(0.3, grace=30):
             try:
                 time.sleep(30)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - any error ends the loop the test waits in
                 pytest.fail("ItemTimeout was caught as an Exception")
 
 
@@ -49,7 +49,7 @@ def test_zero_means_no_limit():
 
 def test_a_hang_that_never_returns_to_python_ends_the_process():
     """SIGALRM blocked stands in for native code that never runs the handler: the hard stop ends it."""
-    code = ("import signal, time; from lstm_atlas import deadline\n"
+    code = ("import signal, time; from lstm_atlas.engine import deadline\n"
             "with deadline.item_deadline(0.5, grace=1):\n"
             "    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
             "    time.sleep(60)\n")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from lstm_atlas import discover
+from lstm_atlas.case import discover
 
 from .conftest import BROKEN_DIR, CASES_DIR, good_case
 
-HEADER = "# yaml-language-server: $schema=../../lstm_atlas/schema/case.schema.json\n"
+HEADER = "# yaml-language-server: $schema=../../harness/lstm_atlas/case/case.schema.json\n"
 
 
 @pytest.mark.parametrize("relative, expected", [

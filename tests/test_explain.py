@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lstm_atlas import cli, explain as ex
+from lstm_atlas import cli
+from lstm_atlas.case.load import load_text
+from lstm_atlas.case.validate import build_case
 from lstm_atlas.errors import CaseError
-from lstm_atlas.load import load_text
-from lstm_atlas.validate import build_case
+from lstm_atlas.explain import query as ex
 
 from .conftest import GOOD_CASE
 
@@ -51,7 +52,7 @@ def test_every_observed_message_explains_back_to_its_case(index):
     """Each case's own message on each version ranks it first (ties only with cases raising the same text)."""
     wrong = []
     count = 0
-    for case_id, env, device, cell in _observed():
+    for case_id, env, _device, cell in _observed():
         count += 1
         answer = ex.explain(f"{cell['exception_type']}: {cell['message']}", index)
         top = answer.matches[0]
@@ -63,7 +64,7 @@ def test_every_observed_message_explains_back_to_its_case(index):
 
 
 def test_tied_cases_really_share_the_message(index):
-    for case_id, env, device, cell in _observed():
+    for case_id, _env, _device, cell in _observed():
         answer = ex.explain(cell["message"], index)
         top = answer.matches[0]
         if top.id != case_id:

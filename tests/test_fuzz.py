@@ -8,8 +8,8 @@ import signal
 
 import pytest
 
-from lstm_atlas.fuzz import Worker, run_fuzz
-from lstm_atlas.validate import load_case
+from lstm_atlas.case.validate import load_case
+from lstm_atlas.fuzz.driver import Worker, run_fuzz
 
 from .conftest import CASES_DIR, ROOT
 

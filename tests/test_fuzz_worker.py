@@ -33,7 +33,7 @@ def x(*shape):
     (base(declared=[3, 2], step="fit"), base(declared=[3, 2], step="fit", input=x(4, 3, 2))),
 ])
 def test_reused_model_gives_the_fresh_outcome(warm_example, second):
-    from lstm_atlas.fuzz_worker import ExampleRunner
+    from lstm_atlas.fuzz.worker import ExampleRunner
 
     warm = ExampleRunner()
     assert warm.run(warm_example)["status"] == "ok"
@@ -44,7 +44,7 @@ def test_reused_model_gives_the_fresh_outcome(warm_example, second):
 
 
 def test_same_config_other_batch_reuses_the_built_model():
-    from lstm_atlas.fuzz_worker import ExampleRunner
+    from lstm_atlas.fuzz.worker import ExampleRunner
 
     runner = ExampleRunner()
     assert runner.run(base())["status"] == "ok"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from lstm_atlas.fuzzmap import FuzzMap, env_key, index_markdown, moved, read_maps, write_index
+from lstm_atlas.fuzz.errormap import FuzzMap, index_markdown, moved, read_maps, write_index
+from lstm_atlas.versions import env_key
 
 ENV3 = {"tensorflow": "2.21.0", "keras": "3.13.2"}
 ENV2 = {"tensorflow": "2.15.1", "keras": "2.15.0"}

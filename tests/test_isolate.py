@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lstm_atlas.isolate import run_isolated
+from lstm_atlas.engine.isolate import run_isolated
 
 from .conftest import good_case
 

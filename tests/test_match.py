@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lstm_atlas.match import claim_verdict, effective_expectation, verdict, when_applies
-from lstm_atlas.observe import ExceptionInfo, Observation
+from lstm_atlas.engine.match import claim_verdict, effective_expectation, verdict, when_applies
+from lstm_atlas.engine.observe import ExceptionInfo, Observation
 
 ENV_215 = {"tensorflow": "2.15.1", "keras": "2.15.0", "numpy": "1.26.4", "keras_flavor": "keras2",
            "device_kind": "cpu"}

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from lstm_atlas.errors import InputError
-from lstm_atlas.merge import merge, merge_files, read_input
-from lstm_atlas.record import read_results
-from lstm_atlas.report import render
+from lstm_atlas.matrix.merge import merge, merge_files, read_input
+from lstm_atlas.matrix.report import render
+from lstm_atlas.matrix.results import read_results
 
 from .conftest import ROOT
 
@@ -113,7 +113,8 @@ def test_the_committed_merged_file_is_readable():
 
 
 @pytest.mark.parametrize("doc, message", [
-    ({"schema": "lstm-atlas-merged", "schema_version": 9}, "merged schema_version 9 is not supported (this harness reads 1, 2)"),
+    ({"schema": "lstm-atlas-merged", "schema_version": 9},
+     "merged schema_version 9 is not supported (this harness reads 1, 2)"),
     ({"schema": "lstm-atlas-merged", "schema_version": 2}, "merged file lacks its 'environments' or 'results' object"),
     ({"tool": "something"}, "not an lstm-atlas results or merged file (schema None)"),
 ])

@@ -39,8 +39,10 @@ def test_whole_message_and_its_core_give_one_template(exc):
 
 
 def test_layer_names_shapes_and_numbers_do_not_change_the_template():
-    a = 'Input 0 of layer "lstm" is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (None, 5)'
-    b = "Input 0 of layer lstm_112 is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (1, 60)"
+    a = ('Input 0 of layer "lstm" is incompatible with the layer: expected ndim=3, found ndim=2. '
+         'Full shape received: (None, 5)')
+    b = ("Input 0 of layer lstm_112 is incompatible with the layer: expected ndim=3, found ndim=2. "
+         "Full shape received: (1, 60)")
     assert message_template(a) == message_template(b)
     assert "lstm" not in message_template(b) and "60" not in message_template(b)
 

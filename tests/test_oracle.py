@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from lstm_atlas.catalog import load_library
+from lstm_atlas.case.library import load_library
+from lstm_atlas.fuzz.oracle import (
+    ALLOW_FILE,
+    Oracle,
+    is_suspected_bug,
+    load_allow,
+    merged_signatures,
+    outcome_signature,
+)
 from lstm_atlas.normalise import signature
-from lstm_atlas.oracle import (ALLOW_FILE, Oracle, is_suspected_bug, load_allow,
-                               merged_signatures, outcome_signature)
 
 from .conftest import CASES_DIR, ROOT
 
@@ -108,7 +114,7 @@ def test_allow_entry_explains_with_its_reason(tmp_path):
 
 
 def test_allow_file_path_is_in_the_package():
-    assert ALLOW_FILE.parent == Path(__file__).resolve().parent.parent / "lstm_atlas"
+    assert ALLOW_FILE.parent == Path(__file__).resolve().parent.parent / "harness" / "lstm_atlas" / "fuzz"
 
 
 def test_keras2_tensor_reprs_and_dtype_lists_collapse():

@@ -7,9 +7,10 @@ import json
 import jsonschema
 import pytest
 
-from lstm_atlas import record
+from lstm_atlas import files
+from lstm_atlas.engine.observe import ExceptionInfo, Observation
 from lstm_atlas.errors import InputError
-from lstm_atlas.observe import ExceptionInfo, Observation
+from lstm_atlas.matrix import results as record
 
 ENV = {"tensorflow": "2.21.0", "keras": "3.13.2", "keras_flavor": "keras3", "numpy": "2.4.6", "python": "3.11.7",
        "platform": "Linux", "devices": ["cpu"], "env_name": "tf221"}
@@ -48,13 +49,13 @@ def test_observation_round_trips_through_json():
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     target = tmp_path / "out" / "results.json"
-    record.write_json_atomic(target, {"a": 1})
+    files.write_json_atomic(target, {"a": 1})
     assert json.loads(target.read_text()) == {"a": 1}
 
     circular: dict = {}
     circular["self"] = circular
     with pytest.raises(ValueError, match="Circular"):
-        record.write_json_atomic(target, circular)
+        files.write_json_atomic(target, circular)
     assert json.loads(target.read_text()) == {"a": 1}, "the old file survives a failed write"
     assert [p.name for p in target.parent.iterdir()] == ["results.json"], "no temporary file is left behind"
 
@@ -70,9 +71,9 @@ def test_read_results_refuses_other_versions(tmp_path):
 
 def test_failed_write_removes_its_temporary_file(tmp_path):
     target = tmp_path / "report.md"
-    record.write_bytes_atomic(target, b"old")
+    files.write_bytes_atomic(target, b"old")
     with pytest.raises(TypeError):
-        record.write_bytes_atomic(target, "not bytes")  # fails inside the write, after the temp file exists
+        files.write_bytes_atomic(target, "not bytes")  # fails inside the write, after the temp file exists
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
 

@@ -16,12 +16,14 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from lstm_atlas import catalog, cli
-from lstm_atlas.diff import cell_changes, strip_volatile, same_message, upgrade_diff
-from lstm_atlas.merge import merge, pick_env
-from lstm_atlas.observe import message_core
-from lstm_atlas.record import read_results
-from lstm_atlas.report import render, short_cell, write_report
+from lstm_atlas import cli
+from lstm_atlas.case.library import load_library
+from lstm_atlas.engine.observe import message_core
+from lstm_atlas.matrix import catalog
+from lstm_atlas.matrix.diff import cell_changes, same_message, strip_volatile, upgrade_diff
+from lstm_atlas.matrix.merge import merge, pick_env, read_merged
+from lstm_atlas.matrix.report import render, short_cell, write_report
+from lstm_atlas.matrix.results import read_results
 
 from .conftest import ROOT
 
@@ -103,7 +105,8 @@ def test_strip_volatile_ignores_the_run_directory_and_trace_numbers():
 def test_messages_cut_at_the_cell_limit_compare_as_far_as_both_go():
     # merge keeps 600 characters; a shorter trace number leaves a different tail inside the cut
     head = "error: loc(" + "x" * 560
-    old, new = (head + "@__inference_function_2074 at fused")[:600], (head + "@__inference_function_86 at fused[StatefulPar")[:600]
+    old = (head + "@__inference_function_2074 at fused")[:600]
+    new = (head + "@__inference_function_86 at fused[StatefulPar")[:600]
     assert len(old) == len(new) == 600 and strip_volatile(old) != strip_volatile(new)
     assert same_message(old, new)
     assert not same_message(old, old.replace("error", "warning"))
@@ -159,8 +162,8 @@ def test_cli_report_and_diff(recorded, tmp_path, capsys):
 
 
 def test_committed_catalogue_is_current():
-    text = catalog.render_catalog(catalog.load_library(ROOT / "cases"),
-                                  catalog.read_merged(ROOT / "reports" / "merged.json"), root=ROOT)
+    text = catalog.render_catalog(load_library(ROOT / "cases"),
+                                  read_merged(ROOT / "reports" / "merged.json"), root=ROOT)
     committed = (ROOT / "docs" / "catalog.md").read_text("utf-8")
     assert committed == text, "docs/catalog.md is stale: run `lstm-atlas catalog`"
 
@@ -239,9 +242,11 @@ def test_keras_latest_env_pins_tensorflow_but_not_keras():
     section = tox["testenv:tf221-keras-latest"]
     constraints = "{toxinidir}/constraints/tf-2.21-keras-latest.txt"
     assert f"-c {constraints}" in section["deps"].split("\n")
-    assert f"UV_CONSTRAINT = {constraints}" in section["set_env"] and f"PIP_CONSTRAINT = {constraints}" in section["set_env"]
+    assert f"UV_CONSTRAINT = {constraints}" in section["set_env"]
+    assert f"PIP_CONSTRAINT = {constraints}" in section["set_env"]
     assert "ATLAS_ENV = {envname}" in section["set_env"]
-    pins = [line.split("#")[0].strip() for line in (ROOT / "constraints" / "tf-2.21-keras-latest.txt").read_text().splitlines()]
+    text = (ROOT / "constraints" / "tf-2.21-keras-latest.txt").read_text()
+    pins = [line.split("#")[0].strip() for line in text.splitlines()]
     pins = [p for p in pins if p]
     assert pins == ["tensorflow-cpu==2.21.0"], "TF pinned, Keras left to the resolver (the newest)"
     assert "tf221-keras-latest" in tox["tox"]["labels"].split("keras3 =")[1]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lstm_atlas.merge import merge
-from lstm_atlas.record import read_results
-from lstm_atlas.report import write_report
+from lstm_atlas.matrix.merge import merge
+from lstm_atlas.matrix.report import write_report
+from lstm_atlas.matrix.results import read_results
 
 DATA = Path(__file__).parent / "data"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -20,7 +20,8 @@ if os.environ.get("CI") and CHROMIUM is None:  # .ci/run installs it: there, a s
 if os.environ.get("CI"):
     from playwright import sync_api
 else:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="install the 'browser' extra: pip install -e '.[browser]'")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="install the 'browser' extra: pip install -e '.[browser]'")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 
 
@@ -69,7 +70,8 @@ def test_gpu_rows_hidden_by_default_when_no_gpu_ran(report_page):
     page.reload()
     cpu_rows = sum(1 for (_, _, device) in matrix.cells if device == "cpu")
     assert page.locator("#grid tbody tr:visible").count() == cpu_rows
-    assert set(page.locator("#grid tbody tr:visible").evaluate_all("rows => rows.map(r => r.dataset.device)")) == {"cpu"}
+    devices = page.locator("#grid tbody tr:visible").evaluate_all("rows => rows.map(r => r.dataset.device)")
+    assert set(devices) == {"cpu"}
 
 
 def test_plot_is_rendered(report_page):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lstm_atlas.load import load_text
-from lstm_atlas.validate import build_case
+from lstm_atlas.case.load import load_text
+from lstm_atlas.case.validate import build_case
 
 pytestmark = pytest.mark.tf
 
@@ -22,7 +22,7 @@ fix: {{explanation: none}}
 
 @pytest.fixture(scope="module")
 def runner():
-    from lstm_atlas import run
+    from lstm_atlas.engine import execute as run
 
     return run
 
@@ -72,7 +72,7 @@ expect: {raises: ValueError, stage: data}
 
 
 def test_mixed_precision_policy_is_reset_after_the_item(runner):
-    from lstm_atlas import compat
+    from lstm_atlas.engine import compat
 
     obs = observe(runner, """\
 model:

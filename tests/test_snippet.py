@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lstm_atlas.snippet import render_layer, render_variant
-from lstm_atlas.validate import load_case
+from lstm_atlas.case.validate import load_case
+from lstm_atlas.explain.snippet import render_layer, render_variant
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
-from lstm_atlas import strategies
-from lstm_atlas.candidates import build_candidate, write_candidate
-from lstm_atlas.validate import load_case
+from lstm_atlas.case.validate import load_case
+from lstm_atlas.fuzz import strategies
+from lstm_atlas.fuzz.candidates import build_candidate, write_candidate
 
 ENV = {"tensorflow": "2.21.0", "keras": "3.13.2"}
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lstm_atlas.case.load import LoadedDocument, load_text
+from lstm_atlas.case.validate import build_case, deep_merge, load_case, steps_of
 from lstm_atlas.errors import CaseError
-from lstm_atlas.load import LoadedDocument, load_text
-from lstm_atlas.validate import build_case, deep_merge, load_case, steps_of
 
 from .conftest import CASES_DIR, good_case
 

@@ -1,0 +1,1 @@
+"""The case format: schema, safe loading, validation, allow-lists, budgets and discovery."""

@@ -1,0 +1,183 @@
+"""``lstm-atlas``: validate cases, render the catalogue, merge results into a report, diff versions."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+from pathlib import Path
+
+from lstm_atlas.errors import CaseError, InputError
+from lstm_atlas.explain.query import add_parser as add_explain_parser
+
+#: The committed matrix: what `report` and `diff` read on a fresh clone, where results/ is empty.
+COMMITTED_MERGED = os.path.join("reports", "merged.json")
+
+
+def _cmd_validate(args) -> int:
+    from lstm_atlas.case.validate import load_case
+
+    paths = [Path(p) for pattern in args.paths for p in (sorted(Path(pattern).rglob("*.yaml"))
+                                                          if Path(pattern).is_dir() else [Path(pattern)])]
+    bad = 0
+    for path in paths:
+        try:
+            load_case(path)
+        except Exception as exc:  # noqa: BLE001 - one line per bad file, never a traceback
+            bad += 1
+            print(exc.located() if isinstance(exc, CaseError) else f"{path}: {type(exc).__name__}: {exc}")
+    print(f"{len(paths) - bad} valid, {bad} invalid")
+    return 1 if bad else 0
+
+
+def _cmd_catalog(args) -> int:
+    from lstm_atlas.case.library import load_library
+    from lstm_atlas.files import write_or_check_generated
+    from lstm_atlas.matrix.catalog import render_catalog
+    from lstm_atlas.matrix.merge import read_merged
+
+    merged = read_merged(args.merged, missing_ok=True)
+    text = render_catalog(load_library(args.cases), merged, root=Path(args.cases).resolve().parent)
+    return write_or_check_generated(args.out, text, "lstm-atlas catalog", check=args.check)
+
+
+def _expand(patterns) -> list[str]:
+    paths = []
+    for pattern in patterns:
+        hits = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+        paths.extend(p for p in hits if p.endswith(".json"))
+    return paths
+
+
+def _inputs(given, results_dir: str, merged: str) -> list[str]:
+    """The files to read: those given; else results_dir/*.json; else the committed merged file."""
+    if given:
+        paths = _expand(given)
+        if not paths:
+            raise InputError(f"no JSON files match {' '.join(given)}")
+        return paths
+    paths = _expand([os.path.join(results_dir, "*.json")])
+    if paths:
+        return paths
+    if os.path.exists(merged):
+        print(f"lstm-atlas: no results files in {results_dir}/; reading {merged}", file=sys.stderr)
+        return [merged]
+    raise InputError(f"no results files in {results_dir}/ and no {merged}; run the matrix (tox) or pass files")
+
+
+def _cmd_report(args) -> int:
+    from lstm_atlas.matrix.merge import merge_files
+    from lstm_atlas.matrix.report import write_report
+
+    matrix = merge_files(_inputs(args.results, args.results_dir, args.merged))
+    for path in write_report(matrix, args.out):
+        print(f"wrote {path}")
+    for problem in matrix.problems():
+        print(f"warning: {problem['env'] or problem['source']} is {problem['state']}: {problem['reason']}",
+              file=sys.stderr)
+    return 0
+
+
+def _cmd_diff(args) -> int:
+    from lstm_atlas.matrix.diff import render_diff_text, upgrade_diff
+    from lstm_atlas.matrix.merge import merge_files
+
+    matrix = merge_files(_inputs(args.results, args.results_dir, args.merged))
+    try:
+        diff = upgrade_diff(matrix, args.old, args.new, device=args.device)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 2
+    sys.stdout.write(render_diff_text(matrix, diff))
+    for key in (diff["old"], diff["new"]):
+        run = matrix.runs.get(key) or {}
+        if run.get("state") == "partial":
+            print(f"warning: {key} is partial: {run.get('reason')}; cells it lacks are not compared", file=sys.stderr)
+    return 0
+
+
+def _cmd_fuzz(args) -> int:
+    from lstm_atlas.fuzz.driver import run_fuzz
+
+    def split(text):
+        return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+    data = run_fuzz(profile=args.profile, examples=args.examples, seconds=args.time, seed=args.seed,
+                    layers=split(args.layers), steps=split(args.steps), out_dir=args.out,
+                    candidates_dir=args.candidates, cases_dir=args.cases, merged=args.merged,
+                    timeout_s=args.timeout, progress=not args.no_progress)
+    s = data["summary"]
+    print(f"{data['env']}: {s['examples']} examples, {s['distinct_signatures']} distinct signatures, "
+          f"{s['explained']} explained, {s['candidates']} candidates, {s['suspected_bugs']} suspected bugs, "
+          f"{s['examples_per_second']} examples/s; map in {args.out}/{data['env']}/")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="lstm-atlas", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check case files without running them (no TensorFlow needed)")
+    p.add_argument("paths", nargs="*", default=["cases"])
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("catalog", help="render the library into docs/catalog.md")
+    p.add_argument("--cases", default="cases")
+    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix for claim verdicts")
+    p.add_argument("--out", default="docs/catalog.md")
+    p.add_argument("--check", action="store_true", help="exit 1 if the file on disk is stale")
+    p.set_defaults(func=_cmd_catalog)
+
+    p = sub.add_parser("report", help="merge results files into reports/ (Markdown, HTML, plot, merged JSON)")
+    p.add_argument("results", nargs="*", help="results or merged JSON files or globs (default: every JSON in "
+                                              "--results-dir, else --merged)")
+    p.add_argument("--out", default="reports")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("diff", help="what changes per case when upgrading, e.g. `lstm-atlas diff 2.15 2.16`")
+    p.add_argument("old")
+    p.add_argument("new")
+    p.add_argument("results", nargs="*", help="results or merged JSON files (default: every JSON in "
+                                              "--results-dir, else --merged)")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
+    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    p.set_defaults(func=_cmd_diff)
+
+    p = sub.add_parser("fuzz", help="map the error surface of the recurrent layers with Hypothesis")
+    p.add_argument("--profile", default="ci", choices=["ci", "explore"],
+                   help="ci: derandomised, 40 examples; explore: random, long, with an example database")
+    p.add_argument("--examples", type=int, help="example budget (default: the profile's)")
+    p.add_argument("--time", type=float, help="time budget in seconds")
+    p.add_argument("--seed", type=int, help="seed for the explore profile (ci is derandomised)")
+    p.add_argument("--layers", help="comma-separated: LSTM,GRU,SimpleRNN,Bidirectional,RNN,LSTMCell")
+    p.add_argument("--steps", help="comma-separated: call,predict,fit")
+    p.add_argument("--timeout", type=float, help="seconds one example may run before it counts as a hang")
+    p.add_argument("--out", default="reports/fuzz")
+    p.add_argument("--candidates", default="reports/candidates")
+    p.add_argument("--cases", default="cases")
+    p.add_argument("--merged", default=COMMITTED_MERGED)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_fuzz)
+
+    add_explain_parser(sub)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"lstm-atlas: error: {exc}", file=sys.stderr)
+        return 2
+    except CaseError as exc:  # e.g. `catalog` over a library holding a malformed case
+        print(f"lstm-atlas: error: {exc.located()}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `lstm-atlas validate | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

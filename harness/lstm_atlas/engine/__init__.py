@@ -1,0 +1,1 @@
+"""Running one case variant on real TensorFlow: build, execute, observe, match."""

@@ -1,0 +1,257 @@
+"""A case variant rendered as Keras code a user can paste and run.
+
+``lstm-atlas explain`` shows the fix of the matched case as code, not as YAML: the fix
+variant (data, model, compile, steps) is the program the matrix ran and verified, so
+the snippet mirrors what ``data.py``, ``build.py`` and ``run.py`` do with it. It is
+plain text built from the case's data; nothing here imports Keras.
+"""
+
+from __future__ import annotations
+
+from lstm_atlas.case.allow import NESTED_LAYER_KEYS
+
+OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamw": "AdamW",
+              "nadam": "Nadam", "adamax": "Adamax", "adadelta": "Adadelta", "ftrl": "Ftrl", "lion": "Lion"}
+SAVE_SUFFIX = {"keras": ".keras", "h5": ".h5", "savedmodel": "", "weights_h5": ".h5", "weights": ".weights.h5"}
+
+
+def _py(value) -> str:
+    """Python literal for a YAML value (lists stay lists; True/None spelled as Python)."""
+    return repr(value)
+
+
+def _split(spec: dict) -> tuple[str, dict]:
+    if "class_name" in spec:
+        return spec["class_name"], dict(spec.get("config") or {})
+    (name, config), = spec.items()
+    return name, dict(config or {})
+
+
+def render_layer(spec: dict) -> str:
+    name, config = _split(spec)
+    args = []
+    for key, value in config.items():
+        if key in NESTED_LAYER_KEYS and isinstance(value, dict):
+            args.append(f"{key}={render_layer(value)}")
+        elif key == "cells" and isinstance(value, list):
+            args.append(f"cells=[{', '.join(render_layer(v) for v in value)}]")
+        else:
+            args.append(f"{key}={_py(value)}")
+    return f"layers.{name}({', '.join(args)})"
+
+
+def _array_expr(spec: dict) -> str:
+    fill = spec.get("fill", "random")
+    shape = tuple(spec.get("shape", ()))
+    dtype = spec.get("dtype")
+    if fill == "literal":  # without a dtype the harness keeps the nested list until the container step
+        return f"np.array({_py(spec['values'])}, dtype={_np_dtype(dtype)})" if dtype else _py(spec["values"])
+    if fill == "ragged":
+        return (f"[rng.random((n, {spec['features']})).astype({_np_dtype(dtype or 'float32')}) "
+                f"for n in {_py(spec['lengths'])}]")
+    default = "int64" if fill == "randint" else "float32"
+    expr = {
+        "random": f"rng.uniform({spec.get('low', 0.0)}, {spec.get('high', 1.0)}, size={shape})",
+        "normal": f"rng.standard_normal({shape})",
+        "randint": f"rng.integers({int(spec.get('low', 0))}, {int(spec.get('high', 2))}, size={shape})",
+        "zeros": f"np.zeros({shape})",
+        "ones": f"np.ones({shape})",
+        "nan": f"np.full({shape}, np.nan)",
+        "inf": f"np.full({shape}, np.inf)",
+        "full": f"np.full({shape}, {_py(spec.get('value'))})",
+        "arange": f"np.arange({_prod(shape)}).reshape({shape})",
+    }[fill]
+    return f"{expr}.astype({_np_dtype(dtype or default)})"
+
+
+def _prod(shape) -> int:
+    out = 1
+    for n in shape:
+        out *= n
+    return out
+
+
+def _np_dtype(name: str) -> str:
+    return {"object": "object", "str": "str", "bool": "bool"}.get(name, f"np.{name}")
+
+
+def _preprocess_lines(name: str, steps: list) -> list[str]:
+    out = []
+    for step in steps:
+        (op, arg), = step.items()
+        if op in ("pad_sequences", "to_categorical"):
+            kwargs = "".join(f", {k}={_py(v)}" for k, v in (arg or {}).items())
+            out.append(f"{name} = keras.utils.{op}({name}{kwargs})")
+        elif op == "reshape":
+            out.append(f"{name} = np.reshape({name}, {tuple(arg)})")
+        elif op == "astype":
+            out.append(f"{name} = np.asarray({name}).astype({_np_dtype(arg)})")
+        elif op == "expand_dims":
+            out.append(f"{name} = np.expand_dims({name}, {arg})")
+        elif op == "transpose":
+            out.append(f"{name} = np.transpose({name}, {tuple(arg)})")
+        elif op == "squeeze":
+            out.append(f"{name} = np.squeeze({name}, axis={arg})")
+        elif op == "slice":
+            out.append(f"{name} = {name}[{(arg or {}).get('start', '') or ''}:{(arg or {}).get('stop', '') or ''}]")
+    return out
+
+
+def _data_lines(data: dict) -> tuple[list[str], bool]:
+    lines: list[str] = []
+    uses_tf = False
+    ordered = sorted(data.items(), key=lambda kv: kv[1].get("container") == "dataset")
+    for name, spec in ordered:
+        lines.append(f"{name} = {_array_expr(spec)}")
+        for entry in spec.get("set", []):
+            lines.append(f"{name} = np.asarray({name}, dtype=object)")
+            lines.append(f"{name}[{tuple(entry['index'])}] = {_py(entry['value'])}")
+        lines += _preprocess_lines(name, spec.get("preprocess", []))
+        container = spec.get("container", "ndarray")
+        if container == "ndarray" and spec.get("fill") == "literal" and not spec.get("dtype"):
+            lines.append(f"{name} = np.asarray({name})")
+        elif container == "list":
+            lines.append(f"{name} = [np.asarray(v).tolist() for v in {name}]")
+        elif container == "list_of_arrays":
+            lines.append(f"{name} = [np.asarray(v) for v in {name}]")
+        elif container == "object_array":
+            lines.append(f"{name} = np.array({name} + [None], dtype=object)[:-1]  # one object per sample")
+        elif container == "tensor":
+            uses_tf = True
+            lines.append(f"{name} = tf.convert_to_tensor({name})")
+        elif container == "ragged_tensor":
+            uses_tf = True
+            lines.append(f"{name} = tf.ragged.constant([np.asarray(v).tolist() for v in {name}], ragged_rank=1)")
+        elif container == "dataset":
+            uses_tf = True
+            target = spec.get("targets")
+            source = f"({name}, {target})" if target else name
+            lines.append(f"{name} = tf.data.Dataset.from_tensor_slices({source})")
+            if spec.get("batch"):
+                lines.append(f"{name} = {name}.batch({spec['batch']})")
+    return lines, uses_tf
+
+
+def _compile_line(spec: dict, target: str) -> str:
+    name = spec.get("optimizer", "adam")
+    kwargs = {k: spec[k] for k in ("learning_rate", "clipnorm", "clipvalue") if k in spec}
+    if kwargs:
+        cls = OPTIMIZERS.get(name.lower(), name)
+        optimizer = f"keras.optimizers.{cls}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+    else:
+        optimizer = repr(name)
+    args = [f"optimizer={optimizer}"]
+    if spec.get("loss"):
+        args.append(f"loss={spec['loss']!r}")
+    if spec.get("metrics"):
+        args.append(f"metrics={spec['metrics']!r}")
+    for key in ("run_eagerly", "jit_compile"):
+        if key in spec:
+            args.append(f"{key}={spec[key]!r}")
+    return f"{target}.compile({', '.join(args)})"
+
+
+def _steps(variant: dict) -> list[str]:
+    run = variant["run"]
+    return [run] if isinstance(run, str) else list(run)
+
+
+def _xy(args: dict, data: dict) -> str:
+    x = args.get("x", "x")
+    y = args.get("y", "y")
+    if data.get(x, {}).get("container") == "dataset" or y is None or y not in data:
+        return x
+    return f"{x}, {y}"
+
+
+def _step_lines(variant: dict, target: str) -> list[str]:
+    data = variant.get("data", {})
+    out = []
+    for step in _steps(variant):
+        if step == "construct":
+            continue
+        if step == "compile":
+            continue  # compiled right after construction, as the harness does
+        if step == "fit":
+            args = variant.get("fit", {})
+            extra = [f"epochs={args.get('epochs', 1)}"]
+            extra += [f"{k}={args[k]!r}" for k in ("batch_size", "validation_split", "steps_per_epoch", "shuffle")
+                      if k in args]
+            if args.get("validation_data"):
+                refs = args["validation_data"]
+                extra.append(f"validation_data={refs[0] if len(refs) == 1 else '(' + ', '.join(refs) + ')'}")
+            out.append(f"history = {target}.fit({_xy(args, data)}, {', '.join(extra)})")
+        elif step == "evaluate":
+            args = variant.get("evaluate", {})
+            extra = [f", batch_size={args['batch_size']!r}"] if "batch_size" in args else []
+            out.append(f"loss = {target}.evaluate({_xy(args, data)}{''.join(extra)})")
+        elif step == "predict":
+            args = variant.get("predict", {})
+            extra = f", batch_size={args['batch_size']!r}" if "batch_size" in args else ""
+            out.append(f"predictions = {target}.predict({args.get('x', 'x')}{extra})")
+        elif step == "call":
+            args = variant.get("call", {})
+            kwargs = []
+            for key in ("states", "initial_state"):
+                if key in args:
+                    refs = args[key]
+                    kwargs.append(f"{key}={'None' if refs is None else '[' + ', '.join(refs) + ']'}")
+            if "mask" in args:
+                kwargs.append(f"mask={args['mask']}")
+            if "training" in args:
+                kwargs.append(f"training={args['training']!r}")
+            call = f"{target}({', '.join([args.get('inputs', 'x')] + kwargs)})"
+            unpack = args.get("unpack")
+            names = ", ".join(["output"] + [f"state_{i}" for i in range(1, unpack)]) if unpack else "output"
+            out.append(f"{names} = {call}")
+        elif step == "save":
+            fmt = (variant.get("save") or {}).get("format", "keras")
+            path = "model" + SAVE_SUFFIX.get(fmt, ".keras")
+            method = "save_weights" if fmt in ("weights", "weights_h5") else "save"
+            out.append(f"{target}.{method}({path!r})")
+        elif step == "load":
+            fmt = (variant.get("save") or {}).get("format", "keras")
+            path = "model" + SAVE_SUFFIX.get(fmt, ".keras")
+            if fmt in ("weights", "weights_h5"):
+                out.append(f"{target}.load_weights({path!r})")
+            else:
+                out.append(f"{target} = keras.models.load_model({path!r})")
+        elif step == "convert":
+            args = variant.get("convert") or {}
+            out.append(f"converter = tf.lite.TFLiteConverter.from_keras_model({target})")
+            if args.get("select_tf_ops"):
+                out.append("converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, "
+                           "tf.lite.OpsSet.SELECT_TF_OPS]")
+            if "lower_tensor_list_ops" in args:
+                out.append(f"converter._experimental_lower_tensor_list_ops = {args['lower_tensor_list_ops']!r}")
+            out.append("tflite_model = converter.convert()")
+    return out
+
+
+def render_variant(variant: dict) -> str:
+    """Runnable Python for one merged case variant (the ``fix`` one, for explain)."""
+    data_lines, uses_tf = _data_lines(variant.get("data", {}))
+    model = variant.get("model") or {}
+    steps = _steps(variant)
+    uses_tf = uses_tf or "convert" in steps
+    head = ["import numpy as np"] + (["import tensorflow as tf"] if uses_tf else []) + [
+        "import keras", "from keras import layers", "", f"rng = np.random.default_rng({variant.get('seed', 0)})"]
+    body: list[str] = []
+    if model.get("dtype_policy"):
+        body.append(f"keras.mixed_precision.set_global_policy({model['dtype_policy']!r})")
+    target = "model"
+    if "layer" in model:
+        target = "layer"
+        body.append(f"layer = {render_layer(model['layer'])}")
+    elif model.get("layers"):
+        items = []
+        if model.get("input"):
+            spec = model["input"]
+            kwargs = [f"shape={tuple(spec['shape'])}"]
+            kwargs += [f"{k}={spec[k]!r}" for k in ("batch_size", "dtype") if spec.get(k)]
+            items.append(f"keras.Input({', '.join(kwargs)})")
+        items += [render_layer(layer) for layer in model["layers"]]
+        body.append("model = keras.Sequential([\n" + "".join(f"    {item},\n" for item in items) + "])")
+        if model.get("compile"):
+            body.append(_compile_line(model["compile"], "model"))
+    return "\n".join(head + data_lines + body + _step_lines(variant, target)) + "\n"

@@ -1,0 +1,89 @@
+"""Files the project writes and reads: atomically, and as plain JSON objects with one-line errors.
+
+Every committed or shared file (results, reports, the cache, the explain index, the fuzz
+map) is written through :func:`write_bytes_atomic`, so a reader sees the old file or the
+whole new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from lstm_atlas.errors import InputError
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def write_json_atomic(path: str | os.PathLike, data, durable: bool = True) -> None:
+    """Write JSON so that readers see the old file or the whole new one, never a torn one."""
+    text = data if isinstance(data, str) else json.dumps(data, indent=1, sort_keys=False, default=str) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"), durable=durable)  # encoding fails before any file exists
+
+
+def write_or_check_generated(path: str | os.PathLike, text: str, remedy: str, check: bool = False) -> int:
+    """Write a committed, generated file (atomically), or with ``check`` only say whether it is current.
+
+    The exit status of the command that generates it: 1 when ``check`` finds it stale.
+    """
+    target = Path(path)
+    if check:
+        current = target.read_text("utf-8") if target.exists() else ""
+        if current != text:
+            print(f"{target} is stale: run `{remedy}` and commit it", file=sys.stderr)
+            return 1
+        print(f"{target} is current")
+        return 0
+    write_bytes_atomic(target, text.encode("utf-8"))
+    print(f"wrote {target}")
+    return 0
+
+
+def write_bytes_atomic(path: str | os.PathLike, content: bytes, durable: bool = True) -> None:
+    """Temporary file in the target's folder, fsynced, then renamed over the target.
+
+    ``durable=False`` skips the fsync: still atomic for readers and for a crash of this
+    process (the rename is), only not across a power cut; used for the per-item rewrites.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; results are meant to be shared
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def read_json_file(path: str | os.PathLike) -> dict:
+    """A JSON object from ``path``; :class:`InputError` (one line) if it is missing or not JSON."""
+    try:
+        text = Path(path).read_text("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not an lstm-atlas file (a JSON {type(data).__name__}, not an object)")
+    return data

@@ -1,0 +1,1 @@
+"""The Hypothesis error map: strategies, worker, driver, oracle, map and candidates."""

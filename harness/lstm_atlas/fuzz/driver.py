@@ -1,0 +1,326 @@
+"""``lstm-atlas fuzz``: Hypothesis drives examples through a warm TensorFlow worker and maps the errors.
+
+Hypothesis runs here, in a parent process that never imports TensorFlow; each example is
+sent to a warm worker (:mod:`lstm_atlas.fuzz.worker`), restarted when it dies or hangs, so a
+crash or a timeout is an outcome like any other. Each outcome is reduced to its signature
+(:func:`lstm_atlas.normalise.signature`, the one normaliser) and asked to the oracle. An
+unexplained signature (or a suspected library bug) is raised as its own exception type so
+Hypothesis shrinks each one separately; the last example seen raising it is Hypothesis's
+final replay of the shrunk example, which becomes a candidate case. The map is written
+atomically every few examples and at the end.
+
+Profiles: ``ci`` is derandomised and bounded (same examples every run, no database);
+``explore`` is random, long, and keeps Hypothesis's example database under
+``.hypothesis/lstm-atlas/<env>/`` so later runs replay what failed before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+from lstm_atlas.fuzz import strategies
+from lstm_atlas.fuzz.candidates import build_candidate, write_candidate
+from lstm_atlas.fuzz.errormap import FuzzMap, write_index
+from lstm_atlas.fuzz.oracle import Oracle, outcome_signature
+from lstm_atlas.versions import env_key
+
+DATABASE_ROOT = Path(".hypothesis") / "lstm-atlas"
+#: Raises of one signature that Hypothesis may use while shrinking it, after which smaller
+#: examples of it count as passing (bounds shrinking on the slow fit path).
+SHRINK_CAP = 20
+#: Examples (at least; a quarter of the budget when larger) a round may run past the budget to shrink.
+SHRINK_ALLOWANCE = 30
+WRITE_EVERY = 25
+
+
+@dataclass
+class Profile:
+    name: str
+    examples: int
+    derandomize: bool
+    round_size: int
+    database: bool
+    timeout_s: float
+
+
+PROFILES = {
+    "ci": Profile("ci", examples=40, derandomize=True, round_size=40, database=False, timeout_s=60.0),
+    # an example that has not answered in 30 s counts as a hang (fits took ~1 s on average in explore runs)
+    "explore": Profile("explore", examples=100_000, derandomize=False, round_size=150, database=True,
+                       timeout_s=30.0),
+}
+
+
+class Worker:
+    """The warm child process; ``run`` never raises for what happens inside it."""
+
+    def __init__(self, timeout_s: float, python: str | None = None):
+        self.timeout_s = timeout_s
+        self.python = python or sys.executable
+        self.proc: subprocess.Popen | None = None
+        self.environment: dict | None = None
+        self.restarts = 0
+        self._stderr = tempfile.TemporaryFile()
+        self.spawn()
+
+    def spawn(self) -> None:
+        """Start the child; it imports TensorFlow while the parent goes on (see :meth:`wait_ready`)."""
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
+        self._stderr.seek(0)
+        self._stderr.truncate()
+        self.proc = subprocess.Popen([self.python, "-m", "lstm_atlas.fuzz.worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self._stderr, env=env, text=True, bufsize=1)
+        self.environment = None
+
+    def wait_ready(self) -> dict:
+        if self.environment is not None:
+            return self.environment
+        hello = self._read(timeout=300.0)
+        if hello is None or not hello.get("ready"):
+            raise RuntimeError(f"the fuzz worker did not start: {self._stderr_tail()}")
+        self.environment = hello["environment"]
+        return self.environment
+
+    def _read(self, timeout: float) -> dict | None:
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            return None
+        line = self.proc.stdout.readline()
+        return json.loads(line) if line else None
+
+    def _stderr_tail(self, chars: int = 600) -> str:
+        self._stderr.seek(0, os.SEEK_END)
+        size = self._stderr.tell()
+        self._stderr.seek(max(0, size - chars))
+        return self._stderr.read().decode("utf-8", "replace").strip()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def _restart(self) -> None:
+        self.stop()
+        self.restarts += 1
+        self.spawn()
+        self.wait_ready()
+
+    def run(self, example: dict) -> dict:
+        started = time.perf_counter()
+        try:
+            self.proc.stdin.write(json.dumps(example) + "\n")
+            self.proc.stdin.flush()
+            answer = self._read(self.timeout_s)
+        except (BrokenPipeError, OSError, ValueError):
+            answer = None
+        if answer is not None:
+            return answer
+        elapsed = round(time.perf_counter() - started, 3)
+        if self.proc.poll() is None:
+            outcome = {"status": "timeout", "stage": example["step"], "exception": None,
+                       "detail": f"no answer within {self.timeout_s:g} s", "duration_s": elapsed}
+        else:
+            code = self.proc.returncode
+            name = signal.Signals(-code).name if code < 0 and -code in signal.Signals._value2member_map_ else None
+            outcome = {"status": "crash", "stage": example["step"], "exception": None,
+                       "detail": f"interpreter died ({name or f'exit code {code}'})", "duration_s": elapsed,
+                       "stderr_tail": self._stderr_tail()}
+        self._restart()
+        return outcome
+
+
+@dataclass
+class FuzzRun:
+    """State of one ``lstm-atlas fuzz`` run across Hypothesis rounds."""
+
+    worker: Worker
+    oracle: Oracle
+    fmap: FuzzMap
+    out_dir: Path
+    candidates_dir: Path
+    deadline: float
+    hard_deadline: float
+    max_examples: int
+    outcomes: dict = field(default_factory=dict)
+    raise_counts: dict = field(default_factory=dict)
+    raised_keys: set = field(default_factory=set)
+    finished: set = field(default_factory=set)
+    last_raised: dict = field(default_factory=dict)
+    exception_types: dict = field(default_factory=dict)
+    on_example: object = None
+
+    def budget_left(self) -> bool:
+        """Whether another round may start."""
+        return self.fmap.examples < self.max_examples and time.monotonic() < self.deadline
+
+    def may_run(self) -> bool:
+        """Whether this round may still run TensorFlow: the budget plus an allowance for shrinking."""
+        allowance = max(SHRINK_ALLOWANCE, self.max_examples // 4)
+        return self.fmap.examples < self.max_examples + allowance and time.monotonic() < self.hard_deadline
+
+    def _exception_for(self, sig: str) -> type:
+        if sig not in self.exception_types:
+            self.exception_types[sig] = type("UnexplainedSignature", (Exception,), {"signature": sig})
+        return self.exception_types[sig]
+
+    def probe(self, example: dict) -> None:
+        """The Hypothesis test body: run (or recall) the example, record it, raise if it must be shrunk."""
+        key = strategies.example_key(example)
+        outcome = self.outcomes.get(key)
+        if outcome is None:
+            if not self.may_run():
+                return  # out of budget: let Hypothesis finish its round without running TensorFlow
+            outcome = self.worker.run(example)
+            outcome["signature"] = outcome_signature(outcome)
+            outcome["explained_by"] = self.oracle.explain(outcome)
+            self.outcomes[key] = outcome
+            record = self.fmap.add(example, outcome, outcome["explained_by"])
+            if self.on_example:
+                self.on_example(self, example, outcome, record)
+            if self.fmap.examples % WRITE_EVERY == 0:
+                self.fmap.write(self.out_dir, heatmap=False)
+        sig = outcome["signature"]
+        if outcome["explained_by"]:
+            return
+        if key not in self.raised_keys:
+            if sig in self.finished or self.raise_counts.get(sig, 0) >= SHRINK_CAP:
+                return
+            self.raise_counts[sig] = self.raise_counts.get(sig, 0) + 1
+            self.raised_keys.add(key)
+        self.last_raised[sig] = (example, outcome)
+        raise self._exception_for(sig)(sig)
+
+    def settle_round(self) -> list[Path]:
+        """After a round: each signature raised in it gets its shrunk example and a candidate file."""
+        written = []
+        for sig, (example, outcome) in sorted(self.last_raised.items()):
+            record = self.fmap.signatures.get(sig)
+            if record is None:
+                continue
+            record["minimal_example"] = example
+            if not record["explained_by"]:
+                case = build_candidate(sig, example, outcome, self.worker.environment, record["count"])
+                path = write_candidate(self.candidates_dir / env_key(self.worker.environment), case)
+                record["candidate"] = str(path)
+                written.append(path)
+            self.finished.add(sig)
+        self.last_raised.clear()
+        self.fmap.write(self.out_dir)
+        return written
+
+
+def _settings(profile: Profile, examples: int, database_dir: Path | None) -> settings:
+    return settings(max_examples=max(1, examples), deadline=None, derandomize=profile.derandomize,
+                    database=DirectoryBasedExampleDatabase(str(database_dir)) if database_dir else None,
+                    suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, print_blob=False,
+                    report_multiple_bugs=True,
+                    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink])
+
+
+def run_fuzz(*, profile: str = "ci", examples: int | None = None, seconds: float | None = None,
+             seed: int | None = None, layers=None, steps=None, out_dir="reports/fuzz",
+             candidates_dir="reports/candidates", cases_dir="cases", merged="reports/merged.json",
+             allow=None, timeout_s: float | None = None, progress: bool = True, python: str | None = None,
+             database_dir: str | Path | None = None) -> dict:
+    """Run the fuzzer and write the map; returns the map's JSON."""
+    from lstm_atlas.case.library import load_library
+    from lstm_atlas.fuzz.oracle import ALLOW_FILE
+
+    prof = PROFILES[profile]
+    max_examples = examples if examples is not None else prof.examples
+    deadline = time.monotonic() + (seconds if seconds is not None else 10 ** 9)
+    hard_deadline = deadline + (min(120.0, 0.2 * seconds) if seconds is not None else 0.0)
+    layers = tuple(layers or strategies.LAYER_KINDS)
+    steps = tuple(steps or strategies.STEPS)
+    worker = Worker(timeout_s or prof.timeout_s, python=python)
+    library = load_library(cases_dir) if Path(cases_dir).is_dir() else []  # while the worker imports TF
+    env = dict(worker.wait_ready(), device_kind="cpu")
+    oracle = Oracle.from_library(library, env, merged, allow if allow is not None else ALLOW_FILE)
+    fmap = FuzzMap(worker.environment, profile, seed)
+    if database_dir is None and prof.database:
+        database_dir = DATABASE_ROOT / env_key(worker.environment)
+    if prof.name == "explore":  # a full run rewrites its environment's candidates
+        for stale in (Path(candidates_dir) / env_key(worker.environment)).glob("fuzz-*.yaml"):
+            stale.unlink()
+    run = FuzzRun(worker, oracle, fmap, Path(out_dir), Path(candidates_dir), deadline, hard_deadline, max_examples)
+    strategy = strategies.examples(layers=layers, step_names=steps)
+    bar = _progress(progress, max_examples if examples is not None or seconds is None else None, seconds)
+    if bar is not None:
+        run.on_example = bar.update
+    try:
+        round_index = 0
+        while run.budget_left():
+            left = max_examples - fmap.examples
+            size = min(prof.round_size, left)
+
+            def test(example):
+                run.probe(example)
+
+            test = given(strategy)(test)
+            test = _settings(prof, size, Path(database_dir) if database_dir else None)(test)
+            if not prof.derandomize:
+                test = hypothesis_seed((seed or 0) * 1_000_003 + round_index)(test)
+            before = fmap.examples
+            try:
+                test()
+            except BaseException as exc:  # Hypothesis reports the shrunk signatures this way
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+            run.settle_round()
+            round_index += 1
+            if prof.derandomize or fmap.examples == before:
+                break  # a derandomised profile replays the same examples; nothing new means nothing left
+    finally:
+        if bar is not None:
+            bar.close()
+        worker.stop()
+        data = fmap.to_json()
+        data["summary"]["worker_restarts"] = worker.restarts
+        from lstm_atlas.fuzz.errormap import write_map
+
+        write_map(data, Path(out_dir) / data["env"])
+        write_index(out_dir)
+    return data
+
+
+class _Bar:
+    """A rich progress bar over examples (or seconds) with the running signature counts."""
+
+    def __init__(self, total_examples: int | None, seconds: float | None):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.progress = Progress(TextColumn("fuzz"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[info]}"), transient=False)
+        total = total_examples if total_examples is not None else (int(seconds) if seconds else None)
+        self.by_time = total_examples is None and seconds is not None
+        self.task = self.progress.add_task("fuzz", total=total, info="")
+        self.progress.start()
+
+    def update(self, run: FuzzRun, example: dict, outcome: dict, record: dict) -> None:
+        s = run.fmap.summary()
+        info = (f"{s['distinct_signatures']} signatures, {s['unexplained']} unexplained, "
+                f"{s['suspected_bugs']} suspected bugs, {s['examples_per_second']}/s")
+        done = int(time.monotonic() - self.started) if self.by_time else run.fmap.examples
+        self.progress.update(self.task, completed=done, info=info)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def _progress(enabled: bool, total: int | None, seconds: float | None):
+    return _Bar(total, seconds) if enabled else None

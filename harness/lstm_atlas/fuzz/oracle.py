@@ -1,0 +1,123 @@
+"""The fuzz map's oracle: is an outcome explained by the library, and is it a suspected bug?
+
+Explained means one of: a case's expectation on this environment (``raises`` class and
+``match`` regex, after its version overrides) fits the exception; a message the case runs
+observed (``reports/merged.json``) has the same :func:`~lstm_atlas.normalise.signature`;
+or an entry of the allow file matches the signature (with the reason it is allowed).
+Python's own internal errors, crashes and hangs are suspected library bugs whatever
+explains them: users should never see them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from lstm_atlas.engine.match import effective_expectation
+from lstm_atlas.matrix.merge import read_merged
+from lstm_atlas.normalise import signature
+
+#: Exceptions that mean the library's own code went wrong, not that the input was refused.
+INTERNAL_ERRORS = frozenset({"UnboundLocalError", "AttributeError", "KeyError", "IndexError", "NameError",
+                             "RecursionError"})
+ALLOW_FILE = Path(__file__).with_name("allow.yaml")
+
+
+def outcome_class(outcome: dict) -> str:
+    """What the heatmap colours: ok, crash, timeout, or the exception class."""
+    if outcome["status"] == "raised":
+        return outcome["exception"]["type"]
+    return outcome["status"]
+
+
+def outcome_signature(outcome: dict) -> str:
+    if outcome["status"] == "raised":
+        exc = outcome["exception"]
+        return signature(exc["type"], exc["message"])
+    if outcome["status"] == "crash":  # the detail names the signal, which is stable
+        return f"crash: {outcome.get('detail') or ''}".strip()
+    return outcome["status"]  # ok, timeout (its detail holds timings, which are not)
+
+
+def is_suspected_bug(outcome: dict) -> bool:
+    if outcome["status"] in ("crash", "timeout"):
+        return True
+    return outcome["status"] == "raised" and outcome["exception"]["type"] in INTERNAL_ERRORS
+
+
+def load_allow(path: str | Path | None = ALLOW_FILE) -> list[dict]:
+    """Allow entries: ``{pattern: <regex on the signature>, reason: <why it needs no case>}``."""
+    if path is None or not Path(path).exists():
+        return []
+    entries = yaml.safe_load(Path(path).read_text("utf-8")) or []
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: expected a list of {{pattern, reason}} entries")
+    out = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not entry.get("pattern") or not entry.get("reason"):
+            raise ValueError(f"{path}: entry {i} needs a 'pattern' and a 'reason'")
+        try:
+            out.append({"pattern": re.compile(entry["pattern"]), "reason": str(entry["reason"])})
+        except re.error as exc:
+            raise ValueError(f"{path}: entry {i}: pattern does not compile: {exc}") from None
+    return out
+
+
+def merged_signatures(path: str | Path | None) -> dict[str, set[str]]:
+    """signature -> case ids, from every message the committed case runs observed."""
+    out: dict[str, set[str]] = {}
+    merged = read_merged(path, missing_ok=True) if path is not None else None
+    if merged is None:
+        return out
+    for case_id, variants in (merged.get("results") or {}).items():
+        for devices in variants.values():
+            for envs in devices.values():
+                for cell in envs.values():
+                    if cell.get("status") == "raised" and cell.get("exception_type"):
+                        sig = signature(cell["exception_type"], cell.get("message") or "")
+                        out.setdefault(sig, set()).add(case_id)
+    return out
+
+
+@dataclass
+class Oracle:
+    """Built once per run from the library, the merged matrix and the allow file."""
+
+    expectations: list[tuple[str, dict]] = field(default_factory=list)
+    by_signature: dict[str, set[str]] = field(default_factory=dict)
+    allow: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def from_library(cls, cases: list, env: dict, merged: str | Path | None = None,
+                     allow: str | Path | None = ALLOW_FILE) -> "Oracle":
+        """``cases``: validated :class:`~lstm_atlas.case.validate.Case` objects; ``env`` as match wants it."""
+        env = dict(env, device_kind=env.get("device_kind", "cpu"))
+        expectations = []
+        for case in cases:
+            expect = effective_expectation(case.variants["repro"].get("expect", {}), env)
+            if "raises" in expect or expect.get("crash"):
+                expectations.append((case.id, expect))
+        return cls(expectations, merged_signatures(merged), load_allow(allow))
+
+    def explain(self, outcome: dict) -> list[str]:
+        """Why this outcome needs no new case: ``case:<id>``, ``observed:<id>``, ``allow:<reason>``."""
+        if outcome["status"] == "ok":
+            return ["ok"]
+        reasons: list[str] = []
+        sig = outcome_signature(outcome)
+        if outcome["status"] == "crash":
+            reasons.extend(f"case:{case_id}" for case_id, expect in self.expectations if expect.get("crash"))
+        if outcome["status"] == "raised":
+            exc = outcome["exception"]
+            for case_id, expect in self.expectations:
+                if expect.get("raises") != exc["type"]:
+                    continue
+                if expect.get("match") and not re.search(expect["match"], exc["message"]):
+                    continue
+                reasons.append(f"case:{case_id}")
+            reasons.extend(f"observed:{c}" for c in sorted(self.by_signature.get(sig, ())))
+        reasons.extend(f"allow:{a['reason']}" for a in self.allow if a["pattern"].search(sig))
+        return sorted(set(reasons))

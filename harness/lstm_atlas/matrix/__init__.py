@@ -1,0 +1,1 @@
+"""Results across environments: the results file, merge, diff, report and catalogue."""

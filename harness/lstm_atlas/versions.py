@@ -1,0 +1,69 @@
+"""Versions and environment names, parsed in one place with ``packaging``.
+
+The matrix orders environments by TensorFlow version, ``explain`` filters by the version a
+user names (``2.15``, ``3.x``), the catalogue sorts version labels, and results, reports and
+fuzz maps name each environment by one key: all of them ask here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from packaging.version import InvalidVersion, Version
+
+#: What ``env_name`` holds when nobody named the environment: the folder of a plain venv.
+_UNNAMED = frozenset({".venv", "venv", "env", ".env"})
+_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def parse(text: str | None) -> Version | None:
+    """``Version`` of ``text``, or None when it is missing or not a version."""
+    try:
+        return Version(text) if text else None
+    except InvalidVersion:
+        return None
+
+
+def release(text: str | None) -> tuple[int, ...]:
+    """The release numbers of a version (``2.16.0rc1`` -> (2, 16, 0)); () when it is not one."""
+    version = parse(text)
+    return version.release if version is not None else ()
+
+
+def label_order(label: str) -> tuple:
+    """Sort key of a label that starts with a version: ``2.16.2 (tf_keras)`` sorts as 2.16.2."""
+    return release(label.split(" ")[0]), label
+
+
+def matches(version: str | None, wanted: str | None) -> bool:
+    """Whether ``version`` is what a user means by ``wanted``: ``2.15``, ``2.15.1``, ``3.x``, ``3.*``.
+
+    Nothing wanted matches everything; a wanted version matches itself and every release under it.
+    """
+    if not wanted:
+        return True
+    wanted = wanted.strip().lower()
+    wanted = wanted.removesuffix(".x").removesuffix(".*")
+    have, want = release(version), release(wanted)
+    if not have or not want:
+        return bool(version) and version == wanted
+    return have[:len(want)] == want
+
+
+def env_sort_key(environment: dict) -> tuple:
+    """Matrix column order: by TensorFlow release, then legacy Keras after the plain env, then Keras."""
+    return (release(environment.get("tensorflow")), bool(environment.get("legacy_keras")),
+            environment.get("keras", ""))
+
+
+def env_key(environment: dict) -> str:
+    """The one name of an environment, for results, merged reports and fuzz maps.
+
+    The name tox or CI gave it (``ATLAS_ENV``: ``tf221``, ``tf221-keras-latest``); for an
+    unnamed venv, ``tf<major><minor>`` plus ``-legacy`` for tf_keras.
+    """
+    name = environment.get("env_name") or ""
+    if _NAME_RE.fullmatch(name) and name not in _UNNAMED:
+        return name
+    numbers = release(environment.get("tensorflow")) + (0, 0)
+    return f"tf{numbers[0]}{numbers[1]}" + ("-legacy" if environment.get("legacy_keras") else "")
