@@ -62,12 +62,28 @@ def test_same_env_twice_keeps_the_later_file(recorded):
     assert matrix.sources["tf221"] == "later.json"
 
 
+def _outcome(cell: dict) -> tuple:
+    return (cell["verdict"], cell["status"], cell["exception_type"], cell["stage"],
+            strip_volatile(cell["message"]), cell.get("claim_verdict"))
+
+
 def test_diff_reports_keras3_changes(recorded):
     matrix = merge(recorded)
     diff = upgrade_diff(matrix, "2.15", "2.21")
-    assert diff["changed"], "Keras 3 changed at least one message in the recorded cases"
-    for entry in diff["changed"].values():
-        assert entry["changes"]
+    assert (diff["old"], diff["new"]) == ("tf215", "tf221")
+    changed = diff["changed"]
+    # recorded: Keras 2 predicts on the article's nested list, Keras 3 raises
+    assert changed[("seed-000-prose-list-predict", "repro")]["changes"][0] == "started raising ValueError at predict"
+    assert "message changed" in changed[("extra-window-axis-4d-input", "repro")]["changes"]
+    compared = 0
+    for (case_id, variant, kind), by_env in matrix.cells.items():
+        old, new = by_env.get("tf215"), by_env.get("tf221")
+        if kind != "cpu" or old is None or new is None or "skip" in (old["verdict"], new["verdict"]):
+            continue
+        compared += 1
+        # listed exactly when the two recorded outcomes differ, checked here without cell_changes
+        assert ((case_id, variant) in changed) == (_outcome(old) != _outcome(new)), (case_id, variant)
+    assert compared > len(changed) > 0, "both changed and unchanged cells were compared"
 
 
 def test_cell_changes_vocabulary():

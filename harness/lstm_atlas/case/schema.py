@@ -33,3 +33,5 @@ FAMILIES = enum("family")
 STAGES = enum("stage")
 STEPS = enum("step")
 DTYPES = enum("dtype")
+#: The steps a case may give arguments to (``fit: {epochs: 1}``): those with a ``<step>Args`` definition.
+STEP_ARGS = tuple(step for step in STEPS if f"{step}Args" in case_schema()["$defs"])

@@ -19,7 +19,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from lstm_atlas.case import allow, budget
 from lstm_atlas.case.load import LoadedDocument, load_file
-from lstm_atlas.case.schema import case_schema
+from lstm_atlas.case.schema import STEP_ARGS, case_schema
 from lstm_atlas.errors import CaseError, field_path
 
 #: TensorFlow's own exception classes (tf.errors), named without importing TensorFlow.
@@ -34,7 +34,7 @@ BUILTIN_EXCEPTIONS = frozenset(
     name for name, obj in vars(builtins).items() if isinstance(obj, type) and issubclass(obj, BaseException))
 KNOWN_EXCEPTIONS = TF_EXCEPTIONS | BUILTIN_EXCEPTIONS
 
-STEP_FIELDS = ("fit", "evaluate", "predict", "call", "save", "convert")
+STEP_FIELDS = STEP_ARGS
 MODEL_STEPS = {"compile", "fit", "evaluate", "predict", "save", "load", "convert"}
 
 

@@ -7,7 +7,6 @@ import json
 import jsonschema
 import pytest
 
-from lstm_atlas import files
 from lstm_atlas.engine.observe import ExceptionInfo, Observation
 from lstm_atlas.errors import InputError
 from lstm_atlas.matrix import results as record
@@ -47,19 +46,6 @@ def test_observation_round_trips_through_json():
     assert obs.exception.type == "ValueError" and obs.raised
 
 
-def test_atomic_write_keeps_old_file_on_failure(tmp_path):
-    target = tmp_path / "out" / "results.json"
-    files.write_json_atomic(target, {"a": 1})
-    assert json.loads(target.read_text()) == {"a": 1}
-
-    circular: dict = {}
-    circular["self"] = circular
-    with pytest.raises(ValueError, match="Circular"):
-        files.write_json_atomic(target, circular)
-    assert json.loads(target.read_text()) == {"a": 1}, "the old file survives a failed write"
-    assert [p.name for p in target.parent.iterdir()] == ["results.json"], "no temporary file is left behind"
-
-
 def test_read_results_refuses_other_versions(tmp_path):
     path = tmp_path / "r.json"
     data = record.build_results(ENV, [item()], {}, RUN)
@@ -67,15 +53,6 @@ def test_read_results_refuses_other_versions(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="schema_version 99"):
         record.read_results(path)
-
-
-def test_failed_write_removes_its_temporary_file(tmp_path):
-    target = tmp_path / "report.md"
-    files.write_bytes_atomic(target, b"old")
-    with pytest.raises(TypeError):
-        files.write_bytes_atomic(target, "not bytes")  # fails inside the write, after the temp file exists
-    assert target.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
 
 
 def test_version_2_needs_the_run_state_and_version_1_is_still_read(tmp_path):
