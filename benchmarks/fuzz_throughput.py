@@ -52,7 +52,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from lstm_atlas.fuzz.driver import Worker
+    from lstm_atlas.fuzz.supervisor import Worker
 
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
           f"(1/5/15 min) on {os.cpu_count()} CPUs")

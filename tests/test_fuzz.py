@@ -1,15 +1,18 @@
-"""``lstm-atlas fuzz`` end to end on real TensorFlow: the ci profile, and a worker that dies or hangs."""
+"""``lstm-atlas fuzz`` end to end on real TensorFlow: the ci profile, a worker that dies or hangs, and a
+worker started from a folder holding a user's own ``lstm_atlas/``."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
 from lstm_atlas.case.validate import load_case
-from lstm_atlas.fuzz.driver import Worker, run_fuzz
+from lstm_atlas.fuzz.driver import run_fuzz
+from lstm_atlas.fuzz.supervisor import Worker
 
 from .conftest import CASES_DIR, ROOT
 
@@ -32,13 +35,16 @@ def test_ci_profile_writes_the_map_and_valid_candidates(tmp_path):
     assert on_disk["summary"]["examples"] == summary["examples"]
     assert (env_dir / "heatmap.png").stat().st_size > 1000
     assert (tmp_path / "fuzz" / "index.html").exists()
+    unexplained = [s for s in on_disk["signatures"] if not s["explained_by"]]
+    assert unexplained, "the ci profile found nothing unexplained, so no candidate was written or checked"
+    # each unexplained signature has its shrunk example and its own candidate file, and nothing else has one
+    assert all(s["minimal_example"] for s in unexplained)
     candidates = sorted((tmp_path / "candidates" / data["env"]).glob("*.yaml"))
+    assert candidates == sorted(Path(s["candidate"]) for s in unexplained)
     assert len(candidates) == summary["candidates"]
     for path in candidates:
         case = load_case(path)  # valid case YAML, holding a shrunk example
         assert "fuzz" in case.tags
-    unexplained = [s for s in on_disk["signatures"] if not s["explained_by"]]
-    assert all(s["candidate"] and s["minimal_example"] for s in unexplained)
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +80,21 @@ def test_a_dead_interpreter_is_recorded_as_crash_and_the_worker_restarts(worker)
     assert outcome["status"] == "crash" and "SIGKILL" in outcome["detail"]
     assert worker.restarts == restarts + 1
     assert worker.run(FIT)["status"] == "ok"
+
+
+def test_a_users_own_lstm_atlas_folder_does_not_shadow_the_worker(tmp_path, monkeypatch):
+    decoy = tmp_path / "lstm_atlas"
+    (decoy / "fuzz").mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('the decoy package was imported')\n")
+    (decoy / "fuzz" / "__init__.py").write_text("")
+    (decoy / "fuzz" / "worker.py").write_text("raise SystemExit(42)\n")
+    monkeypatch.chdir(tmp_path)
+    fresh = Worker(timeout_s=120.0)
+    try:
+        environment = fresh.wait_ready()  # raises, with the child's stderr, if the decoy was imported
+        outcome = fresh.run(CALL_2D)
+    finally:
+        fresh.stop()
+    assert environment["tensorflow"]
+    assert outcome["status"] == "raised" and "ndim=3" in outcome["exception"]["message"]
+    assert fresh.restarts == 0

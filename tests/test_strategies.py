@@ -20,11 +20,16 @@ def test_examples_stay_within_the_declared_space(example):
     assert example["input"]["dtype"] in strategies.DTYPES
     assert example["input"]["container"] in strategies.CONTAINERS
     assert example["step"] in strategies.STEPS
-    if example["layer"] == "LSTMCell":
-        # a cell is called directly, with its two states, and takes no RNN flags
-        assert example["step"] == "call"
-        assert not set(example["config"]) & set(strategies.LAYER_FLAGS)
-        assert strategies.case_blocks(example)["call"]["states"] == ["h", "c"]
+    assert example["layer"] in strategies.LAYER_KINDS
+
+
+@settings(max_examples=20, deadline=None)
+@given(strategies.examples(layers=("LSTMCell",)))
+def test_a_cell_is_called_directly_with_its_two_states_and_no_rnn_flags(example):
+    assert example["layer"] == "LSTMCell"
+    assert example["step"] == "call"
+    assert not set(example["config"]) & set(strategies.LAYER_FLAGS)
+    assert strategies.case_blocks(example)["call"]["states"] == ["h", "c"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -10,9 +10,10 @@ Where the platform has it, the child is forked from a warm fork server that impo
 TensorFlow once (:mod:`lstm_atlas.engine.zygote`), so an isolated item costs its own work and not
 one TensorFlow import each; its stdout and stderr go to a file the parent reads back.
 Elsewhere (or with ``ATLAS_ISOLATE_START=spawn``) the child is a fresh interpreter, started
-with ``-c`` and with the current folder dropped from ``sys.path`` before it imports anything,
-so a user's own ``lstm_atlas/`` folder next to their cases cannot shadow the installed
-package (``python -m`` would put the current folder first).
+with ``-c`` and with the current folder dropped from ``sys.path`` before it imports anything
+(:func:`lstm_atlas.interpreter.entry_argv`, shared with the fuzz worker), so a user's own
+``lstm_atlas/`` folder next to their cases cannot shadow the installed package (``python -m``
+would put the current folder first).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import time
 from functools import lru_cache
 
 from lstm_atlas.engine.observe import Observation
+from lstm_atlas.interpreter import entry_argv
 
 MARKER = "ATLAS-OBSERVATION "
 #: Fault injection for the harness's own tests, in the child and in-process alike: for this
@@ -40,9 +42,6 @@ RAISE_ENV = "ATLAS_TEST_RAISE_CASE"
 FAULT_ENVS = (CRASH_ENV, HANG_ENV, NATIVE_HANG_ENV, RAISE_ENV)
 #: ``spawn`` forces a fresh interpreter per isolated item instead of a fork of the warm server.
 START_ENV = "ATLAS_ISOLATE_START"
-#: The child's entry: drop '' (the current folder) from sys.path first, then run.
-CHILD_CODE = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
-              "from lstm_atlas.engine.isolate import main; main()")
 
 
 class InjectedFault(BaseException):
@@ -141,7 +140,7 @@ def _read_tail(path: str) -> str:
 
 
 def _run_spawned(payload: dict, timeout: float) -> Observation:
-    cmd = [sys.executable, "-c", CHILD_CODE, json.dumps(payload)]
+    cmd = entry_argv("lstm_atlas.engine.isolate", json.dumps(payload))
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:

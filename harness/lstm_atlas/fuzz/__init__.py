@@ -1,1 +1,2 @@
-"""The Hypothesis error map: strategies, worker, driver, oracle, map and candidates."""
+"""The Hypothesis error map: strategies, the worker and its handle (supervisor), driver, progress bar,
+oracle, map and candidates."""

@@ -1,8 +1,9 @@
 """``lstm-atlas fuzz``: Hypothesis drives examples through a warm TensorFlow worker and maps the errors.
 
 Hypothesis runs here, in a parent process that never imports TensorFlow; each example is
-sent to a warm worker (:mod:`lstm_atlas.fuzz.worker`), restarted when it dies or hangs, so a
-crash or a timeout is an outcome like any other. Each outcome is reduced to its signature
+sent to a warm worker (:mod:`lstm_atlas.fuzz.worker`, through its handle
+:class:`lstm_atlas.fuzz.supervisor.Worker`), restarted when it dies or hangs, so a crash or a
+timeout is an outcome like any other. Each outcome is reduced to its signature
 (:func:`lstm_atlas.normalise.signature`, the one normaliser) and asked to the oracle. An
 unexplained signature (or a suspected library bug) is raised as its own exception type so
 Hypothesis shrinks each one separately; the last example seen raising it is Hypothesis's
@@ -16,13 +17,6 @@ Profiles: ``ci`` is derandomised and bounded (same examples every run, no databa
 
 from __future__ import annotations
 
-import json
-import os
-import select
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +29,8 @@ from lstm_atlas.fuzz import strategies
 from lstm_atlas.fuzz.candidates import build_candidate, write_candidate
 from lstm_atlas.fuzz.errormap import FuzzMap, write_index
 from lstm_atlas.fuzz.oracle import Oracle, outcome_signature
+from lstm_atlas.fuzz.progress import progress_bar
+from lstm_atlas.fuzz.supervisor import Worker
 from lstm_atlas.versions import env_key
 
 DATABASE_ROOT = Path(".hypothesis") / "lstm-atlas"
@@ -48,6 +44,8 @@ WRITE_EVERY = 25
 
 @dataclass
 class Profile:
+    """A named budget: examples, round size, derandomised or not, example database or not, hang limit."""
+
     name: str
     examples: int
     derandomize: bool
@@ -62,84 +60,6 @@ PROFILES = {
     "explore": Profile("explore", examples=100_000, derandomize=False, round_size=150, database=True,
                        timeout_s=30.0),
 }
-
-
-class Worker:
-    """The warm child process; ``run`` never raises for what happens inside it."""
-
-    def __init__(self, timeout_s: float, python: str | None = None):
-        self.timeout_s = timeout_s
-        self.python = python or sys.executable
-        self.proc: subprocess.Popen | None = None
-        self.environment: dict | None = None
-        self.restarts = 0
-        self._stderr = tempfile.TemporaryFile()
-        self.spawn()
-
-    def spawn(self) -> None:
-        """Start the child; it imports TensorFlow while the parent goes on (see :meth:`wait_ready`)."""
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
-        self._stderr.seek(0)
-        self._stderr.truncate()
-        self.proc = subprocess.Popen([self.python, "-m", "lstm_atlas.fuzz.worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._stderr, env=env, text=True, bufsize=1)
-        self.environment = None
-
-    def wait_ready(self) -> dict:
-        if self.environment is not None:
-            return self.environment
-        hello = self._read(timeout=300.0)
-        if hello is None or not hello.get("ready"):
-            raise RuntimeError(f"the fuzz worker did not start: {self._stderr_tail()}")
-        self.environment = hello["environment"]
-        return self.environment
-
-    def _read(self, timeout: float) -> dict | None:
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            return None
-        line = self.proc.stdout.readline()
-        return json.loads(line) if line else None
-
-    def _stderr_tail(self, chars: int = 600) -> str:
-        self._stderr.seek(0, os.SEEK_END)
-        size = self._stderr.tell()
-        self._stderr.seek(max(0, size - chars))
-        return self._stderr.read().decode("utf-8", "replace").strip()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def _restart(self) -> None:
-        self.stop()
-        self.restarts += 1
-        self.spawn()
-        self.wait_ready()
-
-    def run(self, example: dict) -> dict:
-        started = time.perf_counter()
-        try:
-            self.proc.stdin.write(json.dumps(example) + "\n")
-            self.proc.stdin.flush()
-            answer = self._read(self.timeout_s)
-        except (BrokenPipeError, OSError, ValueError):
-            answer = None
-        if answer is not None:
-            return answer
-        elapsed = round(time.perf_counter() - started, 3)
-        if self.proc.poll() is None:
-            outcome = {"status": "timeout", "stage": example["step"], "exception": None,
-                       "detail": f"no answer within {self.timeout_s:g} s", "duration_s": elapsed}
-        else:
-            code = self.proc.returncode
-            name = signal.Signals(-code).name if code < 0 and -code in signal.Signals._value2member_map_ else None
-            outcome = {"status": "crash", "stage": example["step"], "exception": None,
-                       "detail": f"interpreter died ({name or f'exit code {code}'})", "duration_s": elapsed,
-                       "stderr_tail": self._stderr_tail()}
-        self._restart()
-        return outcome
 
 
 @dataclass
@@ -257,7 +177,7 @@ def run_fuzz(*, profile: str = "ci", examples: int | None = None, seconds: float
             stale.unlink()
     run = FuzzRun(worker, oracle, fmap, Path(out_dir), Path(candidates_dir), deadline, hard_deadline, max_examples)
     strategy = strategies.examples(layers=layers, step_names=steps)
-    bar = _progress(progress, max_examples if examples is not None or seconds is None else None, seconds)
+    bar = progress_bar(progress, max_examples if examples is not None or seconds is None else None, seconds)
     if bar is not None:
         run.on_example = bar.update
     try:
@@ -295,32 +215,3 @@ def run_fuzz(*, profile: str = "ci", examples: int | None = None, seconds: float
         write_index(out_dir)
     return data
 
-
-class _Bar:
-    """A rich progress bar over examples (or seconds) with the running signature counts."""
-
-    def __init__(self, total_examples: int | None, seconds: float | None):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.seconds = seconds
-        self.started = time.monotonic()
-        self.progress = Progress(TextColumn("fuzz"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.fields[info]}"), transient=False)
-        total = total_examples if total_examples is not None else (int(seconds) if seconds else None)
-        self.by_time = total_examples is None and seconds is not None
-        self.task = self.progress.add_task("fuzz", total=total, info="")
-        self.progress.start()
-
-    def update(self, run: FuzzRun, example: dict, outcome: dict, record: dict) -> None:
-        s = run.fmap.summary()
-        info = (f"{s['distinct_signatures']} signatures, {s['unexplained']} unexplained, "
-                f"{s['suspected_bugs']} suspected bugs, {s['examples_per_second']}/s")
-        done = int(time.monotonic() - self.started) if self.by_time else run.fmap.examples
-        self.progress.update(self.task, completed=done, info=info)
-
-    def close(self) -> None:
-        self.progress.stop()
-
-
-def _progress(enabled: bool, total: int | None, seconds: float | None):
-    return _Bar(total, seconds) if enabled else None
