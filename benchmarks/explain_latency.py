@@ -24,7 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from lstm_atlas.explain import query as ex
+from lstm_atlas.explain.index import Index, default_index_path
+from lstm_atlas.explain.score import explain
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,14 +68,14 @@ def main() -> None:
     wild = yaml.safe_load((ROOT / "tests" / "data" / "explain_wild.yaml").read_text("utf-8"))
 
     t0 = time.perf_counter()
-    index = ex.Index.load()
+    index = Index.load()
     load_s = time.perf_counter() - t0
     queries = list(_observed(merged))
     per_query = []
     strict = tied = 0
     for case_id, _, text in queries:
         t0 = time.perf_counter()
-        answer = ex.explain(text, index)
+        answer = explain(text, index)
         per_query.append(time.perf_counter() - t0)
         s, t = _first(answer, case_id)
         strict += s
@@ -84,7 +85,7 @@ def main() -> None:
           f"{tied - strict} tied with cases that raise the identical message")
 
     # leave one environment out: its messages are not in the index, the other versions' are
-    data = json.loads(ex.default_index_path().read_text("utf-8"))
+    data = json.loads(default_index_path().read_text("utf-8"))
     lo_strict = lo_tied = lo_n = 0
     for env in sorted(data["environments"]):
         reduced = dict(data)
@@ -96,11 +97,11 @@ def main() -> None:
                     continue
                 doc = dict(doc, seen=seen)
             reduced["messages"].append(doc)
-        held = ex.Index(reduced)
+        held = Index(reduced)
         for case_id, e, text in queries:
             if e != env:
                 continue
-            s, t = _first(ex.explain(text, held), case_id)
+            s, t = _first(explain(text, held), case_id)
             lo_strict += s
             lo_tied += t
             lo_n += 1
@@ -109,9 +110,9 @@ def main() -> None:
 
     known = [i for i in wild if i["expect"] != "unknown"]
     unknown = [i for i in wild if i["expect"] == "unknown"]
-    right_family = sum(1 for i in known if (a := ex.explain(i["message"], index)).known
+    right_family = sum(1 for i in known if (a := explain(i["message"], index)).known
                        and a.matches[0].family in i["expect"])
-    honest = sum(1 for i in unknown if not ex.explain(i["message"], index).known)
+    honest = sum(1 for i in unknown if not explain(i["message"], index).known)
     print(f"real reports: {right_family}/{len(known)} known errors to the right family, "
           f"{honest}/{len(unknown)} unrelated errors answered 'no known case'")
 

@@ -76,7 +76,7 @@ def test_harness_version_follows_the_outcome_folders_not_presentation(tmp_path):
     before = cache.source_hash(package)
     (package / "matrix" / "report.py").write_text("# presentation only\n", "utf-8")
     (package / "matrix" / "templates" / "report.md.j2").write_text("changed", "utf-8")
-    (package / "explain" / "query.py").write_text("# explain does not judge items\n", "utf-8")
+    (package / "explain" / "score.py").write_text("# explain does not judge items\n", "utf-8")
     (package / "fuzz" / "driver.py").write_text("# nor does the fuzzer\n", "utf-8")
     assert cache.source_hash(package) == before
     with (package / "engine" / "match.py").open("a", encoding="utf-8") as handle:

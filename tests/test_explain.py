@@ -20,7 +20,9 @@ from lstm_atlas import cli
 from lstm_atlas.case.load import load_text
 from lstm_atlas.case.validate import build_case
 from lstm_atlas.errors import CaseError
-from lstm_atlas.explain import query as ex
+from lstm_atlas.explain.index import Index, build_index, default_index_path, index_text
+from lstm_atlas.explain.render import render_text, versions_text
+from lstm_atlas.explain.score import LIKELY_AT, band_of, explain
 
 from .conftest import GOOD_CASE
 
@@ -31,7 +33,7 @@ MERGED = json.loads((ROOT / "reports" / "merged.json").read_text("utf-8"))
 
 @pytest.fixture(scope="module")
 def index():
-    return ex.Index.load()
+    return Index.load()
 
 
 def _observed():
@@ -43,8 +45,8 @@ def _observed():
 
 
 def test_committed_index_is_current():
-    built = ex.index_text(ex.build_index(ROOT / "cases", ROOT / "reports" / "merged.json"))
-    committed = ex.default_index_path().read_text("utf-8")
+    built = index_text(build_index(ROOT / "cases", ROOT / "reports" / "merged.json"))
+    committed = default_index_path().read_text("utf-8")
     assert committed == built, "the explain index is stale: run `lstm-atlas explain --build-index` and commit it"
 
 
@@ -54,7 +56,7 @@ def test_every_observed_message_explains_back_to_its_case(index):
     count = 0
     for case_id, env, _device, cell in _observed():
         count += 1
-        answer = ex.explain(f"{cell['exception_type']}: {cell['message']}", index)
+        answer = explain(f"{cell['exception_type']}: {cell['message']}", index)
         top = answer.matches[0]
         wanted_band = "likely" if answer.generic else "match"  # Python's own wording is capped
         if not (top.id == case_id or case_id in top.same_message_as) or top.band != wanted_band:
@@ -64,72 +66,79 @@ def test_every_observed_message_explains_back_to_its_case(index):
 
 
 def test_tied_cases_really_share_the_message(index):
+    """A message that ranks another case first names its own case as a tie, and the case ranked first
+    really records that message; the library has such messages, so the tie path is always checked."""
+    ties = []
     for case_id, _env, _device, cell in _observed():
-        answer = ex.explain(cell["message"], index)
+        answer = explain(cell["message"], index)
         top = answer.matches[0]
+        assert top.id == case_id or case_id in top.same_message_as, (case_id, top.id)
         if top.id != case_id:
-            assert case_id in top.same_message_as
-            assert any(m["case"] == top.id and m["template"] == answer.query_template for m in index.messages)
+            ties.append((top.id, answer.query_template))
+    assert ties, "no observed message ties with another case's: the tie path went unchecked"
+    recorded = {(m["case"], m["template"]) for m in index.messages}
+    assert [tie for tie in ties if tie not in recorded] == []
 
 
 def test_known_messages_explain_to_their_case(index):
     known = [m for m in index.messages if m["origin"] == "known"]
     assert len(known) >= 5
     for doc in known:
-        assert ex.explain(doc["message"], index).matches[0].id == doc["case"]
+        assert explain(doc["message"], index).matches[0].id == doc["case"]
 
 
 @pytest.mark.parametrize("item", [i for i in WILD if i["expect"] != "unknown"], ids=lambda i: i["source"][8:60])
 def test_real_reports_find_their_family(index, item):
-    answer = ex.explain(item["message"], index)
+    answer = explain(item["message"], index)
     assert answer.known
     assert answer.matches[0].family in item["expect"]
 
 
 @pytest.mark.parametrize("item", [i for i in WILD if i["expect"] == "unknown"], ids=lambda i: i["source"][8:60])
 def test_errors_outside_the_library_are_not_matched(index, item):
-    answer = ex.explain(item["message"], index)
+    answer = explain(item["message"], index)
     assert not answer.known
-    assert answer.matches[0].score < ex.LIKELY_AT
+    assert answer.matches[0].score < LIKELY_AT
     assert answer.nearest_families
-    assert "No known case" in ex.render_text(answer)
+    assert "No known case" in render_text(answer)
 
 
 def test_bands_separate_known_from_unrelated(index):
     """The calibration behind MATCH_AT and LIKELY_AT: the weakest real match stays above the strongest
     unrelated error, with room between them."""
-    known = [ex.explain(i["message"], index).matches[0].score for i in WILD if i["expect"] != "unknown"]
-    unrelated = [ex.explain(i["message"], index).matches[0].score for i in WILD if i["expect"] == "unknown"]
-    assert min(known) >= ex.LIKELY_AT > max(unrelated) + 0.1
-    assert ex.band_of(1.0) == "match" and ex.band_of(ex.LIKELY_AT) == "likely" and ex.band_of(0.2) == "guess"
+    known = [explain(i["message"], index).matches[0].score for i in WILD if i["expect"] != "unknown"]
+    unrelated = [explain(i["message"], index).matches[0].score for i in WILD if i["expect"] == "unknown"]
+    assert min(known) >= LIKELY_AT > max(unrelated) + 0.1
+    assert band_of(1.0) == "match" and band_of(LIKELY_AT) == "likely" and band_of(0.2) == "guess"
 
 
 def test_narrowing_by_version_reports_that_versions_facts(index):
     message = "ValueError: Unrecognized keyword arguments passed to LSTM: {'batch_input_shape': [8, 5, 3]}"
-    top = ex.explain(message, index, tf="2.16").matches[0]
+    top = explain(message, index, tf="2.16").matches[0]
     assert top.id == "lstm-batch-input-shape-kwarg"
     assert {v["tensorflow"][:4] for v in top.fix_verified_on} == {"2.16"}
-    everywhere = ex.explain(message, index).matches[0]
+    everywhere = explain(message, index).matches[0]
     assert len(everywhere.fix_verified_on) > len(top.fix_verified_on)
-    assert all(o["keras"].startswith("3.") for o in top.observed_on if o.get("env"))
+    in_matrix = [o for o in top.observed_on if o.get("env")]
+    assert in_matrix and all(o["keras"].startswith("3.") for o in in_matrix)
 
 
 def test_version_narrowing_prefers_the_wording_of_that_version(index):
     # Keras 2 and Keras 3 word the same 2-D input problem differently; the version picks the case's wording
     message = "expected ndim=3, found ndim=2"
-    k2 = ex.explain(message, index, keras="2").matches[0]
+    k2 = explain(message, index, keras="2").matches[0]
     assert any(o.get("keras", "").startswith("2.") for o in k2.observed_on)
 
 
 def test_gpu_known_message_carries_its_source(index):
-    answer = ex.explain(next(i["message"] for i in WILD if "33148" in i["source"]), index, device="gpu")
+    answer = explain(next(i["message"] for i in WILD if "33148" in i["source"]), index, device="gpu")
     top = answer.matches[0]
     assert top.id == "left-padded-mask-cudnn"
     reported = [o for o in top.observed_on if o.get("source")]
     assert reported and reported[0]["device"] == "gpu" and reported[0]["verified"] is False
 
 
-@pytest.mark.parametrize("case_id", sorted(json.loads(ex.default_index_path().read_text("utf-8"))["cases"]))
+@pytest.mark.parametrize("case_id", sorted(json.loads(default_index_path().read_text("utf-8"))["cases"]))
 def test_fix_snippet_is_python(index, case_id):
     snippet = index.cases[case_id]["fix_snippet"]
     ast.parse(snippet)
@@ -185,8 +194,10 @@ def test_cli_build_index_check(tmp_path, capsys):
 
 
 def test_explain_does_not_import_tensorflow():
+    """The query path stays cold-start cheap: no TensorFlow/Keras, and none of the case machinery."""
     code = ("import sys; from lstm_atlas.cli import main; main(['explain', 'list index out of range']); "
-            "sys.exit(3 if 'tensorflow' in sys.modules or 'jsonschema' in sys.modules else 0)")
+            "heavy = sorted({'tensorflow', 'keras', 'yaml', 'jsonschema'} & set(sys.modules)); "
+            "print(heavy, file=sys.stderr); sys.exit(3 if heavy else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
 
@@ -210,38 +221,38 @@ def test_known_messages_are_validated():
 
 def test_versions_read_as_runs_of_the_matrix(index):
     envs = sorted(e for e in index.envs if not index.envs[e]["legacy_keras"])
-    text = ex._versions_text([{"env": e, "device": "cpu"} for e in envs[:3] + envs[-1:]], index)
+    text = versions_text([{"env": e, "device": "cpu"} for e in envs[:3] + envs[-1:]], index)
     first, third, last = (index.envs[e]["tensorflow"] for e in (envs[0], envs[2], envs[-1]))
     assert text.startswith(f"cpu: TF {first}-{third} (Keras ")
     assert f"TF {last} (Keras" in text
-    reported = ex._versions_text([{"versions": "Keras 2.0", "device": "gpu", "source": "https://e.org"}], index)
+    reported = versions_text([{"versions": "Keras 2.0", "device": "gpu", "source": "https://e.org"}], index)
     assert reported == "Keras 2.0, gpu (reported, not run here: https://e.org)"
 
 
 def test_python_wording_alone_is_at_most_likely_but_a_keras_traceback_settles_it(index):
-    bare = ex.explain("IndexError: list index out of range", index)
+    bare = explain("IndexError: list index out of range", index)
     assert bare.generic and bare.matches[0].band == "likely"
-    assert "Python's own wording" in ex.render_text(bare)
+    assert "Python's own wording" in render_text(bare)
     traceback = ('Traceback (most recent call last):\n  File "train.py", line 9, in <module>\n    out = cell(x, [h])\n'
                  '  File "/usr/lib/python3.11/site-packages/keras/src/layers/rnn/lstm.py", line 160, in call\n'
                  '    c_tm1 = states[1]\nIndexError: list index out of range')
-    full = ex.explain(traceback, index)
+    full = explain(traceback, index)
     assert not full.generic and full.matches[0].band == "match"
 
 
 def test_attribute_names_tell_python_errors_apart(index):
-    answer = ex.explain("AttributeError: 'Sequential' object has no attribute 'reset_states'", index)
+    answer = explain("AttributeError: 'Sequential' object has no attribute 'reset_states'", index)
     assert not answer.known  # the library's AttributeError is about another attribute ('rank')
 
 
 def test_warnings_are_recognised_by_the_cases_warning_patterns(index):
     warning = ("WARNING:tensorflow:Layer lstm will not use cuDNN kernels since it doesn't meet the criteria. "
                "It will use a generic GPU kernel as fallback when running on GPU.")
-    assert ex.explain(warning, index).matches[0].id == "recurrent-dropout-disables-cudnn"
+    assert explain(warning, index).matches[0].id == "recurrent-dropout-disables-cudnn"
 
 
 def test_a_progress_line_with_nan_loss_points_at_nan_causes(index):
-    answer = ex.explain("Epoch 1/10\n32/32 [==============================] - 2s 10ms/step - loss: nan", index)
+    answer = explain("Epoch 1/10\n32/32 [==============================] - 2s 10ms/step - loss: nan", index)
     assert answer.known
     assert {m.family for m in answer.matches[:2]} <= {"divergence", "masking", "mixed-precision"}
 
@@ -254,11 +265,16 @@ def _recorded_tracebacks():
                 yield pytest.param(record, id=f"{path.stem[11:]}-{record['mistake']}")
 
 
+def test_recorded_tracebacks_cover_keras_2_and_3():
+    """The parametrised test below would silently run nothing if the recordings lost their tracebacks."""
+    assert {param.id.split("-")[0] for param in _recorded_tracebacks()} == {"tf215", "tf221"}
+
+
 @pytest.mark.parametrize("record", list(_recorded_tracebacks()))
 def test_whole_recorded_tracebacks_explain_to_their_family(index, record):
     """Tracebacks copied whole from TF 2.15 (Keras 2) and TF 2.21 (Keras 3) runs (tests/data/make_tracebacks.py):
     Keras' filtered frames, "in user code:" from a tf.function, "Graph execution error" with its node stack."""
-    answer = ex.explain(record["traceback"], index)
+    answer = explain(record["traceback"], index)
     top = answer.matches[0]
     tied = [top] + [m for m in answer.matches if m.id in top.same_message_as]
     assert top.band == "match"
@@ -269,19 +285,20 @@ def test_index_templates_come_from_the_shared_normaliser(index):
     """Explain and the fuzz map's signature() share normalise.message_template: no second normaliser."""
     from lstm_atlas.normalise import message_template, signature
 
-    checked = 0
-    for doc in index.messages:
-        if len(doc["message"]) < 600:
-            assert doc["template"] == message_template(doc["message"])
-            if doc.get("exception"):
-                assert signature(doc["exception"], doc["message"]) == f"{doc['exception']}: {doc['template']}"
-            checked += 1
-    assert checked > 200
+    whole = [doc for doc in index.messages if len(doc["message"]) < 600]  # longer ones are stored cut
+    assert len(whole) > 200
+    assert [doc for doc in whole if doc["template"] != message_template(doc["message"])] == []
+    observed = [doc for doc in index.messages if doc["origin"] == "observed"]
+    assert observed and all(doc["exception"] for doc in observed)  # the index keeps only raised messages
+    with_class = [doc for doc in whole if doc["exception"]]
+    assert len(with_class) > 100
+    assert [doc for doc in with_class
+            if signature(doc["exception"], doc["message"]) != f"{doc['exception']}: {doc['template']}"] == []
 
 
 def test_a_version_outside_the_matrix_says_so(index):
     message = "ValueError: Unrecognized keyword arguments passed to LSTM: {'batch_input_shape': [8, 5, 3]}"
-    answer = ex.explain(message, index, tf="2.4")
+    answer = explain(message, index, tf="2.4")
     top = answer.matches[0]
     assert top.fix_verified_on and not any(e["asked_version"] for e in top.fix_verified_on)
-    assert "not run on the version/device you gave" in ex.render_text(answer, index=index)
+    assert "not run on the version/device you gave" in render_text(answer, index=index)

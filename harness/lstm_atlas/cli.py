@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from lstm_atlas.errors import CaseError, InputError
-from lstm_atlas.explain.query import add_parser as add_explain_parser
+from lstm_atlas.explain.command import add_parser as add_explain_parser
 
 #: The committed matrix: what `report` and `diff` read on a fresh clone, where results/ is empty.
 COMMITTED_MERGED = os.path.join("reports", "merged.json")

@@ -1,7 +1,7 @@
 """Stage 5: pick the expectation that applies here and compare it with an observation.
 
 Pure logic on plain data (no TensorFlow), so it is unit-tested with recorded observations
-and reused by the report and, later, by ``lstm-atlas explain``.
+and reused by the catalogue (``describe``) and the fuzz oracle (``effective_expectation``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,73 @@
+"""``lstm-atlas explain``: argparse wiring from a pasted error (argument, ``--file`` or stdin) to an answer.
+
+Imported by ``lstm_atlas.cli`` at start-up, so it pulls in only the query path; building the
+index (YAML, jsonschema) is imported inside ``--build-index``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from lstm_atlas.explain.index import build_index, default_index_path, index_text, load_index
+from lstm_atlas.explain.render import answer_json, render_text
+from lstm_atlas.explain.score import MAX_QUERY_CHARS, explain
+
+
+def run_cli(args) -> int:
+    """0: a known case; 1: none (or a stale index with --check); 2: no usable input or index."""
+    if args.build_index:
+        from lstm_atlas.files import write_or_check_generated  # not on the query path: it imports jsonschema
+
+        path = Path(args.index) if args.index else default_index_path()
+        text = index_text(build_index(args.cases, args.merged))
+        return write_or_check_generated(path, text, "lstm-atlas explain --build-index", check=args.check)
+    if args.file:
+        try:
+            raw = Path(args.file).read_bytes()[:MAX_QUERY_CHARS * 4]
+        except OSError as exc:
+            print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return 2
+        text = raw.decode("utf-8", "replace")
+    elif args.message:
+        text = " ".join(args.message)
+    elif not sys.stdin.isatty():
+        text = sys.stdin.read(MAX_QUERY_CHARS)
+    else:
+        print("paste an error: lstm-atlas explain 'message', --file traceback.txt, or pipe it in", file=sys.stderr)
+        return 2
+    if not text.strip():
+        print("the message is empty", file=sys.stderr)
+        return 2
+    try:
+        index = load_index(args.index)
+    except (OSError, ValueError) as exc:
+        print(f"cannot read the explain index: {exc}", file=sys.stderr)
+        return 2
+    answer = explain(text, index, tf=args.tf, keras=args.keras, device=args.device, limit=args.limit)
+    if args.json:
+        print(json.dumps(answer_json(answer), indent=1))
+        if not answer.known:
+            print("no known case; nearest families: " + ", ".join(f"{f} ({v:.2f})" for f, v in
+                                                                answer.nearest_families), file=sys.stderr)
+    else:
+        sys.stdout.write(render_text(answer, index=index))
+    return 0 if answer.known else 1
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("explain", help="which known failure mode a pasted error is, why, and a verified fix")
+    p.add_argument("message", nargs="*", help="the message or traceback (default: --file or stdin)")
+    p.add_argument("--file", help="read the traceback from this file")
+    p.add_argument("--tf", help="your TensorFlow version, e.g. 2.15")
+    p.add_argument("--keras", help="your Keras version, e.g. 3.x or 2.15")
+    p.add_argument("--device", choices=["cpu", "gpu"])
+    p.add_argument("--json", action="store_true", help="machine-readable list of matches")
+    p.add_argument("--limit", type=int, default=5)
+    p.add_argument("--index", help="explain index JSON (default: the one shipped in the package)")
+    p.add_argument("--build-index", action="store_true", help="regenerate the index from --cases and --merged")
+    p.add_argument("--check", action="store_true", help="with --build-index: exit 1 if the index is stale")
+    p.add_argument("--cases", default="cases")
+    p.add_argument("--merged", default="reports/merged.json")
+    p.set_defaults(func=run_cli)

@@ -1,0 +1,193 @@
+"""The explain index: built from ``cases/`` and ``reports/merged.json``, loaded as TF-IDF vectors.
+
+Every message the matrix observed (each case, version and device), every known variant a
+case records from public reports (``known_messages``) and each case's symptom are
+documents, stored as their :func:`~lstm_atlas.normalise.message_template`. Building needs
+the case library (YAML, jsonschema), so it runs only for ``lstm-atlas explain --build-index``;
+a query only loads the committed JSON (``harness/lstm_atlas/explain/explain-index.json``),
+and a test fails when that file is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from lstm_atlas.normalise import message_template, split_traceback
+
+INDEX_SCHEMA = "lstm-atlas-explain-index"
+INDEX_VERSION = 1
+DEFAULT_INDEX = "explain-index.json"
+
+_WORD_RE = re.compile(r"<\w+>|[A-Za-z][A-Za-z0-9_]*")
+_PLACEHOLDERS = {"<num>", "<shape>", "<name>", "<dtype>", "<path>", "<addr>", "<tensor>", "<object>",
+                 "<class>", "<node>", "<loc>", "<value>", "<dataset>"}
+_STOP = {"the", "a", "an", "of", "to", "is", "in", "for", "and", "or", "be", "with", "at", "by", "on", "was",
+         "this", "that", "it", "as", "but", "are", "please"}
+
+
+# --- building (needs the case library; not on the query path) -------------------------------
+
+def _env_label(env: dict) -> str:
+    flavour = " tf_keras" if env.get("legacy_keras") else ""
+    return f"TF {env.get('tensorflow', '?')} / Keras {env.get('keras', '?')}{flavour}"
+
+
+def _patterns(expect: dict) -> list[str]:
+    """The case's message regexes and its warning regexes (users paste warnings too)."""
+    blocks = [expect] + list(expect.get("overrides", []))
+    found = [b[key] for b in blocks for key in ("match", "warns") if isinstance(b.get(key), str)]
+    return list(dict.fromkeys(found))
+
+
+def _case_words(spec: dict) -> list[str]:
+    """Words a traceback of this case is likely to show in its frames: layer classes and steps."""
+    words: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and key[:1].isupper():
+                    words.add(key.lower())
+                if key == "class_name" and isinstance(value, str):
+                    words.add(value.lower())
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(spec.get("model", {}))
+    run = spec.get("run")
+    words.update([run] if isinstance(run, str) else list(run or []))
+    for key in ("initial_state", "states", "mask"):
+        if key in (spec.get("call") or {}):
+            words.add(key)
+    return sorted(words)
+
+
+def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "reports/merged.json") -> dict:
+    """The explain index from the case library and the merged matrix (deterministic, no timestamps)."""
+    from lstm_atlas.case.library import load_library
+    from lstm_atlas.explain.snippet import render_variant
+    from lstm_atlas.matrix.merge import read_merged
+
+    cases = load_library(cases_dir)
+    merged = read_merged(merged_path, missing_ok=True) or {}
+    envs = merged.get("environments", {})
+    out_envs = {key: {"tensorflow": env.get("tensorflow"), "keras": env.get("keras"),
+                      "keras_flavor": env.get("keras_flavor"), "legacy_keras": bool(env.get("legacy_keras")),
+                      "label": _env_label(env)} for key, env in sorted(envs.items())}
+    results = merged.get("results", {})
+    out_cases: dict = {}
+    messages: list[dict] = []
+    for case in sorted(cases, key=lambda c: c.id):
+        spec = case.spec
+        fix_passed = sorted({(env, device) for device, by_env in results.get(case.id, {}).get("fix", {}).items()
+                             for env, cell in by_env.items() if cell.get("verdict") == "pass"})
+        out_cases[case.id] = {
+            "family": spec["family"], "title": spec["title"], "cause": " ".join(spec["cause"].split()),
+            "fix": " ".join(spec["fix"]["explanation"].split()),
+            "fix_snippet": render_variant(case.variants["fix"]),
+            "fix_verified_on": [list(p) for p in fix_passed],
+            "symptom": spec.get("symptom", ""),
+            "patterns": _patterns(spec["expect"]),
+            "words": _case_words(spec),
+        }
+        grouped: dict = defaultdict(lambda: {"seen": set(), "message": None})
+        for device, by_env in results.get(case.id, {}).get("repro", {}).items():
+            for env, cell in sorted(by_env.items()):
+                if not cell.get("exception_type") or not cell.get("message"):
+                    continue
+                key = (cell["exception_type"], message_template(cell["message"]))
+                grouped[key]["seen"].add((env, device))
+                grouped[key]["message"] = grouped[key]["message"] or cell["message"]
+        for (exc, template), info in sorted(grouped.items()):
+            messages.append({"case": case.id, "origin": "observed", "exception": exc, "template": template,
+                             "message": info["message"][:600], "seen": [list(p) for p in sorted(info["seen"])]})
+        for known in spec.get("known_messages", []):
+            exc, text = split_traceback(known["message"])
+            messages.append({"case": case.id, "origin": "known", "exception": known.get("exception") or exc,
+                             "template": message_template(known["message"]), "message": known["message"][:600],
+                             "source": known["source"], "versions": known.get("versions", ""),
+                             "device": known.get("device", ""), "unverified": bool(known.get("unverified", True))})
+        if spec.get("symptom"):
+            messages.append({"case": case.id, "origin": "symptom", "exception": None,
+                             "template": message_template(spec["symptom"]), "message": spec["symptom"]})
+    return {"schema": INDEX_SCHEMA, "schema_version": INDEX_VERSION, "environments": out_envs,
+            "cases": out_cases, "messages": messages}
+
+
+def index_text(index: dict) -> str:
+    """The committed form: stable key order, so a rebuild with nothing new is byte-identical."""
+    return json.dumps(index, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def default_index_path() -> Path:
+    return Path(str(resources.files("lstm_atlas.explain").joinpath(DEFAULT_INDEX)))
+
+
+# --- loading (the query path) ---------------------------------------------------------------
+
+def features(template: str) -> Counter:
+    """Word uni- and bigrams of a template, without placeholders and stop words."""
+    words = [w.lower() for w in _WORD_RE.findall(template)]
+    words = [w for w in words if w not in _PLACEHOLDERS and w not in _STOP]
+    feats = Counter(words)
+    feats.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    return feats
+
+
+class Index:
+    """The loaded index with TF-IDF vectors of its message templates: distinctive words such as
+    "cardinality" outweigh "input" or "layer"."""
+
+    def __init__(self, data: dict):
+        if data.get("schema") != INDEX_SCHEMA:
+            raise ValueError("not an lstm-atlas explain index")
+        self.data = data
+        self.cases: dict = data["cases"]
+        self.envs: dict = data["environments"]
+        self.messages: list[dict] = data["messages"]
+        docs = [features(m["template"]) for m in self.messages]
+        df: Counter = Counter()
+        for feats in {m["template"]: f for m, f in zip(self.messages, docs, strict=False)}.values():
+            df.update(feats.keys())
+        n = len({m["template"] for m in self.messages}) or 1
+        self.idf = {t: math.log((1 + n) / (1 + c)) + 1.0 for t, c in df.items()}
+        self.default_idf = math.log(1 + n) + 1.0
+        self.vectors = [self.vector(f) for f in docs]
+        self._patterns: dict[str, list] = {}
+
+    def patterns(self, cid: str) -> list:
+        """The case's own expect.match regexes, compiled on first use (compiling all costs 50 ms)."""
+        if cid not in self._patterns:
+            self._patterns[cid] = [re.compile(p, re.I | re.S) for p in self.cases[cid]["patterns"]]
+        return self._patterns[cid]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Index:
+        p = Path(path) if path else default_index_path()
+        return cls(json.loads(p.read_text("utf-8")))
+
+    def vector(self, feats: Counter) -> dict:
+        """The unit TF-IDF vector of a document's (or a query's) features."""
+        vec = {t: (1 + math.log(c)) * self.idf.get(t, self.default_idf) for t, c in feats.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        return {t: v / norm for t, v in vec.items()}
+
+    def cosine(self, qvec: dict, i: int) -> float:
+        dvec = self.vectors[i]
+        if len(qvec) > len(dvec):
+            qvec, dvec = dvec, qvec
+        return sum(v * dvec.get(t, 0.0) for t, v in qvec.items())
+
+
+@lru_cache(maxsize=4)
+def load_index(path: str | None = None) -> Index:
+    """The index, loaded once per path (building the vectors is most of a query's cost)."""
+    return Index.load(path)

@@ -1,0 +1,233 @@
+"""The query path: rank the library's cases for a pasted error.
+
+A query is normalised by the same :func:`~lstm_atlas.normalise.message_template` the fuzz
+map uses and scored against the index's documents by TF-IDF cosine over word uni/bigrams
+blended with rapidfuzz's token-set ratio (tolerant of words a Keras release adds or drops).
+The case's own ``expect.match`` patterns, exception-class agreement, the user's
+version/device, and words from the traceback's frames adjust the score a little. Scores
+fall into calibrated bands; below the lowest one the answer is "no known case" with the
+nearest families. Imports neither TensorFlow nor YAML nor jsonschema: a query costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from lstm_atlas import versions
+from lstm_atlas.explain.index import Index, features
+from lstm_atlas.normalise import message_template, split_traceback
+
+MAX_QUERY_CHARS = 200_000
+
+#: Score bands, calibrated on self-explain, held-out versions, real reports and unrelated errors
+#: (see tests/test_explain.py::test_bands_separate_known_from_unrelated).
+MATCH_AT = 0.72
+LIKELY_AT = 0.55
+#: A case's regexes are tried only where the text already resembles one of its messages.
+PATTERN_CANDIDATE_AT = 0.25
+
+_RANK_TOKEN_RE = re.compile(r"ndim=rank(\d)")
+_ARG_RE = re.compile(r"(?:not understood:?,?\s*|[{,]\s*)([a-z_][a-z0-9_]*)(?=\s*[:)]|\s*$)|has no attribute (\w+)",
+                     re.I)
+#: Python's own wording, raised by any code: alone (without Keras/TF frames) it is weak evidence.
+GENERIC_PYTHON = re.compile(r"^(?:list index out of range|\w+ object is not (?:subscriptable|iterable|callable)|"
+                            r"\w+ object has no attribute \w+|too many values to unpack.*|"
+                            r"not enough values to unpack.*|"
+                            r"[\w.]+\(\) missing <num> required positional arguments?: <name>)$")
+GENERIC_CAP = 0.7
+#: Training that ran but diverged: progress lines with "loss: nan", which no exception explains.
+_NAN_LOSS_RE = re.compile(r"\bloss: (?:nan|inf)\b", re.I)
+_DIFF_RE = re.compile(r"<diff_(\w+)>")
+_ROLE_RE = re.compile(r"checking (?:model )?(input|target)")
+
+
+@dataclass
+class Match:
+    id: str
+    family: str
+    title: str
+    score: float
+    band: str
+    cause: str
+    fix: str
+    fix_snippet: str
+    fix_verified_on: list
+    observed_on: list
+    matched_message: str
+    matched_origin: str
+    same_message_as: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["fix"] = {"explanation": self.fix, "snippet": self.fix_snippet, "verified_on": self.fix_verified_on}
+        for key in ("fix_snippet", "fix_verified_on"):
+            out.pop(key)
+        return out
+
+
+@dataclass
+class Answer:
+    query_exception: str | None
+    query_template: str
+    matches: list[Match]
+    nearest_families: list[tuple[str, float]]
+    generic: bool = False
+    narrowed: bool = False
+
+    @property
+    def known(self) -> bool:
+        return bool(self.matches) and self.matches[0].band in ("match", "likely")
+
+
+def band_of(score: float) -> str:
+    return "match" if score >= MATCH_AT else "likely" if score >= LIKELY_AT else "guess"
+
+
+def _version_ok(env: dict, tf: str | None, keras: str | None) -> bool:
+    """Whether a matrix environment is within the versions the user gave (None: any)."""
+    return versions.matches(env.get("tensorflow"), tf) and versions.matches(env.get("keras"), keras)
+
+
+def _context_words(text: str, message: str) -> set[str]:
+    """Lower-case words from everything in the paste except the message: frames, code lines."""
+    rest = text.replace(message, " ") if message else text
+    return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_]+", rest)}
+
+
+def _similarity(index: Index, qvec: dict, qtemplate: str, i: int) -> float:
+    from rapidfuzz import fuzz  # imported here so other lstm-atlas commands do not pay for it
+
+    doc = index.messages[i]["template"]
+    cos = index.cosine(qvec, i)
+    fuzzy = fuzz.token_set_ratio(qtemplate, doc) / 100.0
+    if min(len(qtemplate), len(doc)) < 12:  # token sets of a few characters match too easily
+        fuzzy = fuzz.ratio(qtemplate, doc) / 100.0
+    return 0.55 * cos + 0.45 * fuzzy
+
+
+def _disagreement(qtemplate: str, doc: str) -> float:
+    """A factor below 1 where the texts name different causes in the same words (applied last)."""
+    factor = 1.0
+    qranks, dranks = _RANK_TOKEN_RE.findall(qtemplate), _RANK_TOKEN_RE.findall(doc)
+    if qranks and dranks and qranks != dranks:  # "found ndim=4" is another cause than "found ndim=2"
+        factor *= 0.9
+    qargs = {a or b for a, b in _ARG_RE.findall(qtemplate)}
+    dargs = {a or b for a, b in _ARG_RE.findall(doc)}
+    if qargs and dargs and not qargs & dargs:  # another keyword argument is another API change
+        factor *= 0.75
+    qdiff, ddiff = _DIFF_RE.findall(qtemplate), _DIFF_RE.findall(doc)
+    if qdiff and ddiff and qdiff != ddiff:  # a wrong feature count is not a wrong window length
+        factor *= 0.85
+    qrole, drole = _ROLE_RE.findall(qtemplate), _ROLE_RE.findall(doc)
+    if qrole and drole and qrole != drole:  # Keras 2: "checking target" is the labels, "checking input" x
+        factor *= 0.85
+    return factor
+
+
+def _context_factor(index: Index, doc: dict, qexc: str | None, tf, keras, device) -> float:
+    """Small discounts for another exception class, and for messages not seen on the asked version/device."""
+    factor = 0.93 if qexc and doc.get("exception") and doc["exception"] != qexc else 1.0
+    if doc["origin"] == "observed" and (tf or keras or device):
+        seen = [(index.envs.get(env, {}), dev) for env, dev in doc["seen"]]
+        in_range = any(_version_ok(e, tf, keras) for e, _ in seen)
+        matrix_has_it = any(_version_ok(e, tf, None) or _version_ok(e, None, keras) for e in index.envs.values())
+        if (tf or keras) and not in_range and matrix_has_it:
+            factor *= 0.9
+        if device and not any(d == device for _, d in seen):
+            factor *= 0.97
+    if doc["origin"] == "known" and device and doc.get("device") and doc["device"] != device:
+        factor *= 0.95
+    return factor
+
+
+def explain(text: str, index: Index, tf: str | None = None, keras: str | None = None,
+            device: str | None = None, limit: int = 5) -> Answer:
+    """Rank the library's cases for a pasted message or traceback."""
+    from rapidfuzz import fuzz
+
+    text = (text or "")[:MAX_QUERY_CHARS]
+    qexc, qmessage = split_traceback(text)
+    if qexc is None and _NAN_LOSS_RE.search(text):
+        text = qmessage = "no error, loss: nan"  # a Keras progress line: the symptom, not a message
+    qtemplate = message_template(text)
+    qvec = index.vector(features(qtemplate))
+    context = _context_words(text, qmessage) if "\n" in text.strip() else set()
+    narrowing = bool(tf or keras or device)
+    generic = bool(GENERIC_PYTHON.match(qtemplate)) and not {"keras", "tensorflow", "tf_keras"} & context
+    best: dict[str, tuple[float, int, float]] = {}  # case -> (similarity, document, disagreement factor)
+    sims: dict[int, float] = {}
+    for i, doc in enumerate(index.messages):
+        sim = _similarity(index, qvec, qtemplate, i) * _context_factor(index, doc, qexc, tf, keras, device)
+        factor = _disagreement(qtemplate, doc["template"])
+        sims[i] = sim * factor
+        cid = doc["case"]
+        if cid not in best or sim * factor > best[cid][0] * best[cid][2]:
+            best[cid] = (sim, i, factor)
+    scored = []
+    for cid, (sim, i, factor) in best.items():
+        score = sim
+        if sim >= PATTERN_CANDIDATE_AT and any(p.search(qmessage) for p in index.patterns(cid)):
+            score = max(score, 0.75 + 0.25 * sim)
+        score *= factor
+        words = set(index.cases[cid]["words"])
+        score += 0.005 * min(len(words & context), 3)
+        # tie-break on the raw text (numbers, names) without moving a score between bands
+        tie = 0.004 * fuzz.ratio(qmessage[:600], index.messages[i]["message"][:600]) / 100.0
+        score = min(score, GENERIC_CAP if generic else 1.0)
+        scored.append((score + tie, score, cid, i))
+    scored.sort(key=lambda t: (-t[0], t[2]))
+    families: dict[str, float] = {}
+    for _, score, cid, _ in scored:
+        fam = index.cases[cid]["family"]
+        families[fam] = max(families.get(fam, 0.0), score)
+    nearest = sorted(families.items(), key=lambda kv: -kv[1])[:3]
+    matches = []
+    for _, score, cid, i in scored[:limit]:
+        case = index.cases[cid]
+        doc = index.messages[i]
+        same = [c for _, s, c, j in scored if c != cid and index.messages[j]["template"] == doc["template"]
+                and abs(s - score) < 0.01]
+        matches.append(Match(
+            id=cid, family=case["family"], title=case["title"], score=round(score, 3), band=band_of(score),
+            cause=case["cause"], fix=case["fix"], fix_snippet=case["fix_snippet"],
+            fix_verified_on=_verified(index, case, tf, keras, device),
+            observed_on=_observed_on(index, cid, sims),
+            matched_message=doc["message"], matched_origin=doc["origin"], same_message_as=same))
+    return Answer(query_exception=qexc, query_template=qtemplate, matches=matches, nearest_families=
+                  [(f, round(s, 3)) for f, s in nearest], generic=generic, narrowed=narrowing)
+
+
+def _verified(index: Index, case: dict, tf, keras, device) -> list[dict]:
+    """Where the fix ran clean: on the asked version/device if the matrix has it, else everywhere it
+    did (each entry says whether it is the asked version, so nobody mistakes one for the other)."""
+    everywhere, asked = [], []
+    for env, dev in case["fix_verified_on"]:
+        info = index.envs.get(env, {})
+        entry = {"env": env, "tensorflow": info.get("tensorflow"), "keras": info.get("keras"), "device": dev}
+        everywhere.append(entry)
+        if (not device or dev == device) and (not (tf or keras) or _version_ok(info, tf, keras)):
+            asked.append(entry)
+    if asked or not (tf or keras or device):
+        return [dict(e, asked_version=bool(tf or keras or device)) for e in asked]
+    return [dict(e, asked_version=False) for e in everywhere]
+
+
+def _observed_on(index: Index, cid: str, sims: dict) -> list[dict]:
+    """Where this message was seen: the case's recorded messages about as close to it as its closest one."""
+    docs = [i for i, doc in enumerate(index.messages) if doc["case"] == cid and doc["origin"] != "symptom"]
+    top = max((sims[i] for i in docs), default=0.0)
+    out: list[dict] = []
+    for i in docs:
+        doc = index.messages[i]
+        if sims[i] < max(top - 0.2, 0.5):  # other wordings of the same error count; unrelated ones do not
+            continue
+        if doc["origin"] == "observed":
+            for env, dev in doc["seen"]:
+                info = index.envs.get(env, {})
+                out.append({"env": env, "tensorflow": info.get("tensorflow"), "keras": info.get("keras"),
+                            "device": dev, "verified": True})
+        elif doc["origin"] == "known":
+            out.append({"versions": doc.get("versions", ""), "device": doc.get("device", ""),
+                        "source": doc.get("source"), "verified": not doc.get("unverified", True)})
+    return out
