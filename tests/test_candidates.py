@@ -77,3 +77,20 @@ def test_exception_class_outside_the_format_falls_back_to_a_known_base(tmp_path)
     loaded = load_case(write_candidate(tmp_path, case))
     assert loaded.variants["repro"]["expect"]["raises"] == "Exception"
     assert "StagingError" in loaded.variants["repro"]["expect"]["note"]
+
+
+
+def test_an_example_with_every_flag_still_writes_a_valid_candidate(tmp_path):
+    # SimpleRNN with every flag, Masking and a declared shape describes itself in ~190 characters
+    example = {"layer": "SimpleRNN", "masking": True, "declared": [7, 7, 7, 7, 7],
+               "config": {"units": 8, "dropout": 0.5, "recurrent_dropout": 0.5,
+                          **dict.fromkeys(("return_sequences", "return_state", "stateful", "go_backwards",
+                                           "unroll"), True)},
+               "input": {"shape": [0, 0, 0, 0, 0], "dtype": "bfloat16", "container": "list_of_arrays"},
+               "step": "predict"}
+    outcome = {"status": "raised", "stage": "predict",
+               "exception": {"type": "ValueError", "message": "expected ndim=3, found ndim=5", "core": "x"}}
+    case = build_candidate("ValueError: expected ndim=<num>, found ndim=<num>", example, outcome, ENV, 1)
+    limit = case_schema()["properties"]["title"]["maxLength"]
+    assert case["title"].startswith("Fuzz: SimpleRNN") and len(case["title"]) == limit
+    assert load_case(write_candidate(tmp_path, case)).id == case["id"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from lstm_atlas.case.schema import case_schema
 from lstm_atlas.case.validate import KNOWN_EXCEPTIONS
 from lstm_atlas.files import write_bytes_atomic
 from lstm_atlas.fuzz.oracle import INTERNAL_ERRORS
@@ -24,6 +25,8 @@ from lstm_atlas.versions import env_key
 
 _PLACEHOLDER_RE = re.compile(r"<[a-z]+>")
 MAX_MATCH_CHARS = 120
+#: A candidate's title is cut to what the case schema allows, so every candidate validates.
+TITLE_CHARS = case_schema()["properties"]["title"]["maxLength"]
 
 
 def candidate_id(sig: str) -> str:
@@ -97,7 +100,7 @@ def build_candidate(sig: str, example: dict, outcome: dict, env: dict, count: in
     suspected = outcome["status"] in ("crash", "timeout") or exc.get("type") in INTERNAL_ERRORS
     case: dict = {
         "id": candidate_id(sig),
-        "title": f"Fuzz: {describe(example)}"[:200],
+        "title": f"Fuzz: {describe(example)}"[:TITLE_CHARS],
         "family": family_of(example, exc.get("type")),
         "tags": ["fuzz", "candidate"] + (["suspected-bug"] if suspected else []),
         "source": {"fuzz": env_key(env), "note": f"Hypothesis example {example_key(example)}"},
