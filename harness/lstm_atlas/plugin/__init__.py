@@ -1,1 +1,1 @@
-"""The pytest adapter: hooks, collection, items, the results recorder and the result cache."""
+"""The pytest adapter: hooks, collection, items, the results recorder, the claims section, the result cache."""

@@ -1,0 +1,25 @@
+"""Names shared by the plugin's modules, defined once: items write them, the recorder and hooks read them.
+
+``user_properties`` keys travel with each report (also from xdist workers to the controller);
+stash keys hold per-session state on ``config.stash``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lstm_atlas.plugin.cache import ResultCache
+
+#: ``user_properties`` key of an item's record (what the results file lists under ``items``).
+RECORD_KEY = "atlas"
+#: ``user_properties`` key of the environment the item ran in (versions, devices).
+ENV_KEY = "atlas_env"
+#: ``user_properties`` key of ``(case id, case summary)`` for the results file's ``cases``.
+CASE_KEY = "atlas_case"
+
+#: Set once the first case file is collected: markers registered, TensorFlow's logs quietened.
+ACTIVE_KEY = pytest.StashKey[bool]()
+#: The ``--atlas-logical-cpus`` split that could not be made; ends the session at collection's end.
+SPLIT_ERROR_KEY = pytest.StashKey[str]()
+#: The session's result cache, or ``None`` under ``--atlas-no-cache``.
+CACHE_STASH = pytest.StashKey[ResultCache | None]()
