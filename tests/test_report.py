@@ -18,12 +18,12 @@ from packaging.version import Version
 
 from lstm_atlas import cli
 from lstm_atlas.case.library import load_library
-from lstm_atlas.engine.observe import message_core
 from lstm_atlas.matrix import catalog
 from lstm_atlas.matrix.diff import cell_changes, same_message, strip_volatile, upgrade_diff
 from lstm_atlas.matrix.merge import merge, pick_env, read_merged
 from lstm_atlas.matrix.report import render, short_cell, write_report
 from lstm_atlas.matrix.results import read_results
+from lstm_atlas.normalise import message_core
 
 from .conftest import ROOT
 
@@ -314,8 +314,8 @@ def test_report_puts_the_committed_fuzz_maps_side_by_side(recorded, tmp_path):
     assert maps, "no committed fuzz map under reports/fuzz/"
     for path in maps:
         shutil.copytree(path.parent, tmp_path / "fuzz" / path.parent.name)
-    written = write_report(merge(recorded), tmp_path)
-    assert {p.name for p in written} >= {"index.md", "index.html"}
+    assert cli.main(["report", *(path for path, _ in recorded), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "report.md").exists() and (tmp_path / "fuzz" / "index.html").exists()
     index = (tmp_path / "fuzz" / "index.md").read_text()
     for path in maps:
         assert f"{path.parent.name}/heatmap.png" in index

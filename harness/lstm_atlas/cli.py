@@ -67,11 +67,16 @@ def _inputs(given, results_dir: str, merged: str) -> list[str]:
 
 
 def _cmd_report(args) -> int:
+    from lstm_atlas.fuzz.errormap import read_maps, write_index
     from lstm_atlas.matrix.merge import merge_files
     from lstm_atlas.matrix.report import write_report
 
     matrix = merge_files(_inputs(args.results, args.results_dir, args.merged))
-    for path in write_report(matrix, args.out):
+    written = write_report(matrix, args.out)
+    fuzz_dir = Path(args.out) / "fuzz"
+    if read_maps(fuzz_dir):  # the fuzz maps of every version side by side, next to the report
+        written += write_index(fuzz_dir)
+    for path in written:
         print(f"wrote {path}")
     for problem in matrix.problems():
         print(f"warning: {problem['env'] or problem['source']} is {problem['state']}: {problem['reason']}",

@@ -7,6 +7,10 @@ abstracts those into placeholders so equal causes give equal text, and
 must both call these functions: a second normaliser would let the map and the
 explainer disagree on what counts as "the same error".
 
+:func:`message_core` first drops the wrapping every Keras version adds (the results file,
+the merged matrix and the explain index all store that core); the engine calls it when it
+records an exception, so text rules live here and nowhere else.
+
 Users paste whole tracebacks (Jupyter, IPython, plain Python, Windows paths, TF log
 lines), so :func:`split_traceback` first finds the raised class and its message in
 that text.
@@ -16,7 +20,50 @@ from __future__ import annotations
 
 import re
 
-from lstm_atlas.engine.observe import message_core, strip_ansi
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI_RE.sub("", text)
+
+
+_CORE_FRAME_RE = re.compile(r'^\s*File ".*", line \d+')
+_CORE_TRAILERS = ("Arguments received by", "Call arguments received by")
+_CORE_WRAPPERS = ("in user code:", "Exception encountered when calling", "Graph execution error:", "Detected at node",
+             "Node:", "[[", "...[truncated]...")
+
+
+def message_core(message: str) -> str:
+    """The sentence that names the problem, without the wrapping both Keras versions add.
+
+    Keras 2 graph errors start with ``in user code:`` and a traceback; both Keras versions
+    wrap layer errors in "Exception encountered when calling ..." and end with the call
+    arguments. What is left is what a person (or ``lstm-atlas explain``) needs.
+    """
+    lines = message.splitlines()
+    kept: list[str] = []
+    skip_code_line = False
+    for line in lines:
+        stripped = line.strip()
+        if any(stripped.startswith(t) for t in _CORE_TRAILERS):
+            break
+        if _CORE_FRAME_RE.match(line):
+            skip_code_line = True
+            continue
+        if skip_code_line:
+            skip_code_line = False
+            continue
+        if not stripped or any(stripped.startswith(w) for w in _CORE_WRAPPERS):
+            continue
+        if re.match(r"^[A-Za-z_.]*(Error|Exception): Exception encountered when calling", stripped):
+            continue
+        kept.append(stripped)
+    core = " ".join(kept).strip()
+    # Keras 2 repeats the class name in front of the re-raised message ("ValueError: ...")
+    core = re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", core)
+    return core or " ".join(message.split())
+
+
 
 #: dtype names TensorFlow, Keras and numpy print; longest first so float16 wins over float.
 DTYPES = sorted({

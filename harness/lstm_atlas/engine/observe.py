@@ -7,56 +7,15 @@ process boundary, be written to the results file, and be matched without TensorF
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
-ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+from lstm_atlas.normalise import message_core, strip_ansi
+
 MAX_MESSAGE_CHARS = 16000
 KEEP_HEAD_CHARS = 4000
 LOGGERS = ("tensorflow", "absl", "keras", "h5py")
-
-
-def strip_ansi(text: str) -> str:
-    return ANSI_RE.sub("", text)
-
-
-_FRAME_RE = re.compile(r'^\s*File ".*", line \d+')
-_TRAILERS = ("Arguments received by", "Call arguments received by")
-_WRAPPERS = ("in user code:", "Exception encountered when calling", "Graph execution error:", "Detected at node",
-             "Node:", "[[", "...[truncated]...")
-
-
-def message_core(message: str) -> str:
-    """The sentence that names the problem, without the wrapping both Keras versions add.
-
-    Keras 2 graph errors start with ``in user code:`` and a traceback; both Keras versions
-    wrap layer errors in "Exception encountered when calling ..." and end with the call
-    arguments. What is left is what a person (or ``lstm-atlas explain``) needs.
-    """
-    lines = message.splitlines()
-    kept: list[str] = []
-    skip_code_line = False
-    for line in lines:
-        stripped = line.strip()
-        if any(stripped.startswith(t) for t in _TRAILERS):
-            break
-        if _FRAME_RE.match(line):
-            skip_code_line = True
-            continue
-        if skip_code_line:
-            skip_code_line = False
-            continue
-        if not stripped or any(stripped.startswith(w) for w in _WRAPPERS):
-            continue
-        if re.match(r"^[A-Za-z_.]*(Error|Exception): Exception encountered when calling", stripped):
-            continue
-        kept.append(stripped)
-    core = " ".join(kept).strip()
-    # Keras 2 repeats the class name in front of the re-raised message ("ValueError: ...")
-    core = re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", core)
-    return core or " ".join(message.split())
 
 
 @dataclass

@@ -7,10 +7,6 @@ imported only when a bar is really shown (``--no-progress`` and the tests never 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from lstm_atlas.fuzz.driver import FuzzRun
 
 
 class ProgressBar:
@@ -28,8 +24,8 @@ class ProgressBar:
         self.task = self.progress.add_task("fuzz", total=total, info="")
         self.progress.start()
 
-    def update(self, run: FuzzRun, example: dict, outcome: dict, record: dict) -> None:
-        """The run's ``on_example`` hook."""
+    def update(self, run, example: dict, outcome: dict, record: dict) -> None:
+        """The ``on_example`` hook of a :class:`~lstm_atlas.fuzz.driver.FuzzRun` (``run``)."""
         s = run.fmap.summary()
         info = (f"{s['distinct_signatures']} signatures, {s['unexplained']} unexplained, "
                 f"{s['suspected_bugs']} suspected bugs, {s['examples_per_second']}/s")

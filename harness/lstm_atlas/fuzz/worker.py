@@ -57,8 +57,9 @@ class ExampleRunner:
         from lstm_atlas.engine.build import resolve_model
         from lstm_atlas.engine.data import build_data
         from lstm_atlas.engine.execute import Prepared, _Runner
-        from lstm_atlas.engine.observe import ExceptionInfo, message_core, strip_ansi
+        from lstm_atlas.engine.observe import ExceptionInfo
         from lstm_atlas.fuzz.strategies import case_blocks
+        from lstm_atlas.normalise import message_core, strip_ansi
 
         blocks = case_blocks(example)
         key = self._cache_key(example, blocks)

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lstm_atlas.engine.observe import message_core
 from lstm_atlas.errors import InputError
 from lstm_atlas.files import now_iso, read_json_file
 from lstm_atlas.matrix.results import RESULTS_SCHEMA_NAME, check_results, record_from_nodeid, run_state
+from lstm_atlas.normalise import message_core
 from lstm_atlas.versions import env_key, env_sort_key
 
 MERGED_SCHEMA = "lstm-atlas-merged"

@@ -164,13 +164,4 @@ def write_report(matrix: Matrix, out_dir: str | Path) -> list[Path]:
     merged = out / "merged.json"
     write_json_atomic(merged, matrix.to_json())
     written.append(merged)
-    written.extend(write_fuzz_index(out))
     return written
-
-
-def write_fuzz_index(out: Path) -> list[Path]:
-    """The fuzz maps of every version side by side (reports/fuzz/index.*), when there are any."""
-    from lstm_atlas.fuzz.errormap import read_maps, write_index
-
-    fuzz_dir = out / "fuzz"
-    return write_index(fuzz_dir) if read_maps(fuzz_dir) else []
