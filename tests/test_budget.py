@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from lstm_atlas.case import budget
+from lstm_atlas.case.budget import limits
 from lstm_atlas.case.load import load_text
 from lstm_atlas.case.validate import build_case
 from lstm_atlas.engine.data import build_data
@@ -90,7 +91,7 @@ def test_to_categorical_without_num_classes_needs_bounded_values():
 
 
 def test_caps_are_in_bytes_not_elements(monkeypatch):
-    monkeypatch.setattr(budget, "MAX_TENSOR_BYTES", 8000)
+    monkeypatch.setattr(limits, "MAX_TENSOR_BYTES", 8000)
     budget.check_data({"x": {"shape": [1000], "fill": "zeros", "dtype": "float32"}}, ("data",), _error)
     with pytest.raises(CaseError, match=r"fill: zeros builds a 7\.8 KiB array .*1001 elements x 8 bytes") as info:
         budget.check_data({"x": {"shape": [1001], "fill": "zeros", "dtype": "float32"}}, ("data",), _error)
@@ -101,7 +102,7 @@ def test_caps_are_in_bytes_not_elements(monkeypatch):
 
 
 def test_the_data_entries_together_are_capped(monkeypatch):
-    monkeypatch.setattr(budget, "MAX_DATA_BYTES", 6000)
+    monkeypatch.setattr(limits, "MAX_DATA_BYTES", 6000)
     data = {"x": {"shape": [1000], "dtype": "float32"}, "y": {"shape": [1000], "dtype": "float32"}}
     with pytest.raises(CaseError, match="together hold 7.8 KiB") as info:
         budget.check_data(data, ("data",), _error)

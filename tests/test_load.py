@@ -63,9 +63,9 @@ def test_non_utf8_file_refused(tmp_path):
 
 
 def test_literal_size_is_capped_before_allocation(monkeypatch):
-    import lstm_atlas.case.budget as budget
+    from lstm_atlas.case.budget import limits
 
-    monkeypatch.setattr(budget, "MAX_TENSOR_BYTES", 63)
+    monkeypatch.setattr(limits, "MAX_TENSOR_BYTES", 63)
     text = """\
 id: lit
 title: literal too large

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from lstm_atlas.case.dtypes import keras_names
 from lstm_atlas.errors import CaseError
 
 #: The recurrent family, its wrappers, and the other layers the cases build around them.
@@ -27,7 +28,10 @@ NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell")
 #: ... or a list of them (``StackedRNNCells.cells``).
 NESTED_LAYER_LIST_KEYS = ("cells",)
 
-OPTIMIZERS = ("adam", "adamw", "adamax", "nadam", "sgd", "rmsprop", "adagrad", "adadelta", "ftrl")
+#: Each optimizer a case may name (lower case, as ``compile`` takes it) and its ``keras.optimizers`` class,
+#: which explain's snippets write when the case gives the optimizer arguments.
+OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "adamax": "Adamax", "nadam": "Nadam", "sgd": "SGD",
+              "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta", "ftrl": "Ftrl"}
 
 LOSSES = (
     "mse", "mae", "mape", "msle", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
@@ -57,9 +61,10 @@ REGULARIZERS = ("l1", "l2", "l1_l2")
 
 CONSTRAINTS = ("max_norm", "min_max_norm", "non_neg", "unit_norm")
 
-#: Tensor dtypes and the dtype policies a layer's ``dtype`` may name.
-DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
-          "string", "mixed_float16", "mixed_bfloat16")
+#: The mixed-precision policies a layer's ``dtype`` may name besides a tensor dtype.
+DTYPE_POLICIES = ("mixed_float16", "mixed_bfloat16")
+#: Tensor dtypes (the case dtypes Keras layers take, by their Keras names) and the dtype policies.
+DTYPES = keras_names() + DTYPE_POLICIES
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 

@@ -1,9 +1,10 @@
 """The case format's vocabulary, read from its JSON Schema so that each fact is written once.
 
 ``case.schema.json`` is the source of truth for families, stages, steps and dtypes: the
-plugin's markers, the validator, the budget, the data builder and the fuzz strategies take
-them from here rather than keeping lists of their own. Reading it needs only ``json``, so
-``explain`` can use it without the validation machinery.
+plugin's markers and the validator take them from here rather than keeping lists of their
+own, and the tables that add facts per name (``case/dtypes.py``, ``case/dataops``) are
+tested to name exactly the schema's. Reading it needs only ``json``, so ``explain`` can use
+it without the validation machinery.
 """
 
 from __future__ import annotations

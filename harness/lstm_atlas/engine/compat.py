@@ -179,9 +179,15 @@ def set_dtype_policy(name: str | None) -> None:
     setter(name or "float32")
 
 
+#: The file suffix of each ``save: {format}``: Keras 3 insists on ``.keras`` and ``.weights.h5``, and
+#: ``weights_h5`` is the plain ``.h5`` weights file Keras 2 took and Keras 3 refuses (a failure mode).
+SAVE_SUFFIX = {"keras": ".keras", "h5": ".h5", "savedmodel": "", "weights_h5": ".h5", "weights": ".weights.h5"}
+#: The formats written with ``save_weights`` and read back into a model built the same way.
+WEIGHTS_FORMATS = frozenset({"weights", "weights_h5"})
+
+
 def save_path_suffix(fmt: str) -> str:
-    return {"keras": ".keras", "h5": ".h5", "savedmodel": "", "weights_h5": ".weights.h5",
-            "weights": ".weights.h5"}[fmt]
+    return SAVE_SUFFIX[fmt]
 
 
 def environment() -> dict:

@@ -184,9 +184,7 @@ class _Runner:
     def save(self):
         fmt = (self.v.get("save") or {}).get("format", "keras")
         path = os.path.join(self.workdir, "model" + compat.save_path_suffix(fmt))
-        if fmt in ("weights", "weights_h5"):
-            if fmt == "weights_h5":
-                path = os.path.join(self.workdir, "model.h5")
+        if fmt in compat.WEIGHTS_FORMATS:
             self.model.save_weights(path)
         else:
             self.model.save(path)
@@ -195,7 +193,7 @@ class _Runner:
     def load(self):
         fmt, path = self.saved_path
         keras = compat.keras()
-        if fmt in ("weights", "weights_h5"):
+        if fmt in compat.WEIGHTS_FORMATS:
             fresh = self.p.plan.construct()
             fresh.load_weights(path)
             self.model = fresh

@@ -2,17 +2,16 @@
 
 ``lstm-atlas explain`` shows the fix of the matched case as code, not as YAML: the fix
 variant (data, model, compile, steps) is the program the matrix ran and verified, so
-the snippet mirrors what ``data.py``, ``build.py`` and ``run.py`` do with it. It is
-plain text built from the case's data; nothing here imports Keras.
+the snippet mirrors what the engine does with it: the data lines come from the same
+data-op table the data stage builds from (``case/dataops``), optimizers and save formats
+from the allow-list and ``engine/compat.py``. It is plain text; nothing here imports Keras.
 """
 
 from __future__ import annotations
 
-from lstm_atlas.case.allow import NESTED_LAYER_KEYS
-
-OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamw": "AdamW",
-              "nadam": "Nadam", "adamax": "Adamax", "adadelta": "Adadelta", "ftrl": "Ftrl", "lion": "Lion"}
-SAVE_SUFFIX = {"keras": ".keras", "h5": ".h5", "savedmodel": "", "weights_h5": ".h5", "weights": ".weights.h5"}
+from lstm_atlas.case import dataops, dtypes
+from lstm_atlas.case.allow import NESTED_LAYER_KEYS, OPTIMIZERS
+from lstm_atlas.engine.compat import SAVE_SUFFIX, WEIGHTS_FORMATS
 
 
 def _py(value) -> str:
@@ -40,103 +39,32 @@ def render_layer(spec: dict) -> str:
     return f"layers.{name}({', '.join(args)})"
 
 
-def _array_expr(spec: dict) -> str:
-    fill = spec.get("fill", "random")
-    shape = tuple(spec.get("shape", ()))
-    dtype = spec.get("dtype")
-    if fill == "literal":  # without a dtype the harness keeps the nested list until the container step
-        return f"np.array({_py(spec['values'])}, dtype={_np_dtype(dtype)})" if dtype else _py(spec["values"])
-    if fill == "ragged":
-        return (f"[rng.random((n, {spec['features']})).astype({_np_dtype(dtype or 'float32')}) "
-                f"for n in {_py(spec['lengths'])}]")
-    default = "int64" if fill == "randint" else "float32"
-    expr = {
-        "random": f"rng.uniform({spec.get('low', 0.0)}, {spec.get('high', 1.0)}, size={shape})",
-        "normal": f"rng.standard_normal({shape})",
-        "randint": f"rng.integers({int(spec.get('low', 0))}, {int(spec.get('high', 2))}, size={shape})",
-        "zeros": f"np.zeros({shape})",
-        "ones": f"np.ones({shape})",
-        "nan": f"np.full({shape}, np.nan)",
-        "inf": f"np.full({shape}, np.inf)",
-        "full": f"np.full({shape}, {_py(spec.get('value'))})",
-        "arange": f"np.arange({_prod(shape)}).reshape({shape})",
-    }[fill]
-    return f"{expr}.astype({_np_dtype(dtype or default)})"
-
-
-def _prod(shape) -> int:
-    out = 1
-    for n in shape:
-        out *= n
-    return out
-
-
-def _np_dtype(name: str) -> str:
-    return {"object": "object", "str": "str", "bool": "bool"}.get(name, f"np.{name}")
-
-
-def _preprocess_lines(name: str, steps: list) -> list[str]:
-    out = []
-    for step in steps:
-        (op, arg), = step.items()
-        if op in ("pad_sequences", "to_categorical"):
-            kwargs = "".join(f", {k}={_py(v)}" for k, v in (arg or {}).items())
-            out.append(f"{name} = keras.utils.{op}({name}{kwargs})")
-        elif op == "reshape":
-            out.append(f"{name} = np.reshape({name}, {tuple(arg)})")
-        elif op == "astype":
-            out.append(f"{name} = np.asarray({name}).astype({_np_dtype(arg)})")
-        elif op == "expand_dims":
-            out.append(f"{name} = np.expand_dims({name}, {arg})")
-        elif op == "transpose":
-            out.append(f"{name} = np.transpose({name}, {tuple(arg)})")
-        elif op == "squeeze":
-            out.append(f"{name} = np.squeeze({name}, axis={arg})")
-        elif op == "slice":
-            out.append(f"{name} = {name}[{(arg or {}).get('start', '') or ''}:{(arg or {}).get('stop', '') or ''}]")
-    return out
-
-
 def _data_lines(data: dict) -> tuple[list[str], bool]:
+    """Each entry as the data stage builds it, op by op from the data-op table; whether TensorFlow is needed."""
     lines: list[str] = []
     uses_tf = False
-    ordered = sorted(data.items(), key=lambda kv: kv[1].get("container") == "dataset")
-    for name, spec in ordered:
-        lines.append(f"{name} = {_array_expr(spec)}")
-        for entry in spec.get("set", []):
-            lines.append(f"{name} = np.asarray({name}, dtype=object)")
-            lines.append(f"{name}[{tuple(entry['index'])}] = {_py(entry['value'])}")
-        lines += _preprocess_lines(name, spec.get("preprocess", []))
-        container = spec.get("container", "ndarray")
-        if container == "ndarray" and spec.get("fill") == "literal" and not spec.get("dtype"):
-            lines.append(f"{name} = np.asarray({name})")
-        elif container == "list":
-            lines.append(f"{name} = [np.asarray(v).tolist() for v in {name}]")
-        elif container == "list_of_arrays":
-            lines.append(f"{name} = [np.asarray(v) for v in {name}]")
-        elif container == "object_array":
-            lines.append(f"{name} = np.array({name} + [None], dtype=object)[:-1]  # one object per sample")
-        elif container == "tensor":
-            uses_tf = True
-            lines.append(f"{name} = tf.convert_to_tensor({name})")
-        elif container == "ragged_tensor":
-            uses_tf = True
-            lines.append(f"{name} = tf.ragged.constant([np.asarray(v).tolist() for v in {name}], ragged_rank=1)")
-        elif container == "dataset":
-            uses_tf = True
-            target = spec.get("targets")
-            source = f"({name}, {target})" if target else name
-            lines.append(f"{name} = tf.data.Dataset.from_tensor_slices({source})")
-            if spec.get("batch"):
-                lines.append(f"{name} = {name}.batch({spec['batch']})")
+    for name, spec in dataops.ordered(data):
+        fill = dataops.fill_of(spec)
+        expr = fill.render(spec)
+        cast = fill.cast_to(spec)
+        lines.append(f"{name} = {expr}" + (f".astype({dtypes.code(cast)})" if cast else ""))
+        lines += dataops.SET.render(name, spec.get("set", []))
+        for step in spec.get("preprocess", []):
+            (op, arg), = step.items()
+            lines.append(dataops.step_of(op).render(name, arg))
+        container = dataops.container_of(spec)
+        uses_tf = uses_tf or container.tf
+        lines += container.render(name, spec)
     return lines, uses_tf
 
 
 def _compile_line(spec: dict, target: str) -> str:
     name = spec.get("optimizer", "adam")
+    if name.lower() not in OPTIMIZERS:  # validation rules this out; a snippet names only allow-listed classes
+        raise ValueError(f"optimizer {name!r} is not in the allow-list")
     kwargs = {k: spec[k] for k in ("learning_rate", "clipnorm", "clipvalue") if k in spec}
     if kwargs:
-        cls = OPTIMIZERS.get(name.lower(), name)
+        cls = OPTIMIZERS[name.lower()]
         optimizer = f"keras.optimizers.{cls}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
     else:
         optimizer = repr(name)
@@ -207,12 +135,12 @@ def _step_lines(variant: dict, target: str) -> list[str]:
         elif step == "save":
             fmt = (variant.get("save") or {}).get("format", "keras")
             path = "model" + SAVE_SUFFIX.get(fmt, ".keras")
-            method = "save_weights" if fmt in ("weights", "weights_h5") else "save"
+            method = "save_weights" if fmt in WEIGHTS_FORMATS else "save"
             out.append(f"{target}.{method}({path!r})")
         elif step == "load":
             fmt = (variant.get("save") or {}).get("format", "keras")
             path = "model" + SAVE_SUFFIX.get(fmt, ".keras")
-            if fmt in ("weights", "weights_h5"):
+            if fmt in WEIGHTS_FORMATS:
                 out.append(f"{target}.load_weights({path!r})")
             else:
                 out.append(f"{target} = keras.models.load_model({path!r})")

@@ -17,11 +17,14 @@ import json
 
 from hypothesis import strategies as st
 
+from lstm_atlas.case.dtypes import pick as pick_dtypes
+
 MAX_RANK = 5
 MAX_DIM = 8
 #: float32 first: it is what users mean, so shrinking lands on it unless the dtype matters.
-DTYPES = ("float32", "float16", "float64", "bfloat16", "int8", "int32", "int64", "uint8", "bool",
-          "complex64", "str", "object")
+#: A subset of the case dtypes, checked against their table (``case/dtypes.py``) on import.
+DTYPES = pick_dtypes("float32", "float16", "float64", "bfloat16", "int8", "int32", "int64", "uint8", "bool",
+                     "complex64", "str", "object")
 CONTAINERS = ("ndarray", "list", "tensor", "dataset")
 LAYER_KINDS = ("LSTM", "GRU", "SimpleRNN", "Bidirectional", "RNN", "LSTMCell")
 STEPS = ("call", "predict", "fit")
