@@ -76,3 +76,15 @@ def test_sample_of_fix_snippets_runs_on_real_tensorflow(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "{}"
+
+
+def test_a_bfloat16_array_imports_the_module_that_has_the_type():
+    variant = {"data": {"x": {"shape": [2, 3, 4], "dtype": "bfloat16"}},
+               "model": {"layer": {"LSTM": {"units": 2}}}, "run": "call", "call": {"inputs": "x"}}
+    code = render_variant(variant)
+    assert "import ml_dtypes" in code and "ml_dtypes.bfloat16" in code and "np.bfloat16" not in code
+    data_part = code.split("import keras")[0] + "rng = np.random.default_rng(0)\n" + "\n".join(
+        line for line in code.splitlines() if line.startswith("x = "))
+    namespace: dict = {}
+    exec(compile(data_part, "<snippet>", "exec"), namespace)  # the harness's own rendering, not case data
+    assert str(namespace["x"].dtype) == "bfloat16" and namespace["x"].shape == (2, 3, 4)

@@ -30,7 +30,8 @@ class DType:
 #: In the allow-list's order of layer dtypes (``allow.DTYPES`` is the rows with a Keras name, in order).
 _ROWS = (
     DType("float16", 2, "numpy.float16", "np.float16", "float16"),
-    DType("bfloat16", 2, "ml_dtypes.bfloat16", "np.bfloat16", "bfloat16"),  # numpy has none; ml_dtypes (TF's) has
+    # numpy has no bfloat16; ml_dtypes (a TensorFlow dependency) has, and a snippet imports it
+    DType("bfloat16", 2, "ml_dtypes.bfloat16", "ml_dtypes.bfloat16", "bfloat16"),
     DType("float32", 4, "numpy.float32", "np.float32", "float32"),
     DType("float64", 8, "numpy.float64", "np.float64", "float64"),
     DType("int8", 1, "numpy.int8", "np.int8", "int8"),

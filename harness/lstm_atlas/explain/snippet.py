@@ -162,7 +162,9 @@ def render_variant(variant: dict) -> str:
     model = variant.get("model") or {}
     steps = _steps(variant)
     uses_tf = uses_tf or "convert" in steps
-    head = ["import numpy as np"] + (["import tensorflow as tf"] if uses_tf else []) + [
+    uses_ml_dtypes = any("ml_dtypes." in line for line in data_lines)  # bfloat16 arrays
+    head = ["import numpy as np"] + (["import ml_dtypes"] if uses_ml_dtypes else []) + (
+        ["import tensorflow as tf"] if uses_tf else []) + [
         "import keras", "from keras import layers", "", f"rng = np.random.default_rng({variant.get('seed', 0)})"]
     body: list[str] = []
     if model.get("dtype_policy"):
