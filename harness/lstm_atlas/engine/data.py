@@ -11,7 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_atlas.case import dataops
+from lstm_atlas.case.dataops import lazy
 from lstm_atlas.case.dtypes import numpy_type
+from lstm_atlas.engine import compat
+
+lazy.bind(compat)  # the ops reach TensorFlow through the engine's one seam to it
 
 
 def _values(spec: dict, rng: np.random.Generator):
