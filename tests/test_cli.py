@@ -25,6 +25,7 @@ def test_validate_reports_each_broken_file_on_one_line(capsys):
     broken = broken_expectations()
     assert lines[-1] == f"0 valid, {len(broken)} invalid"
     assert len(lines) == len(broken) + 1, "one line per file"
+    assert sum(1 for *_, field, _ in broken if field) >= 10, "most fixtures name the field they break"
     for (path, line, field, message), text in zip(broken, lines, strict=False):
         assert text.startswith(f"{path}:{line}"), text
         assert message in text, text

@@ -73,3 +73,16 @@ def test_readme_names_the_debian_venv_package_and_the_platforms():
     assert "python3-venv" in README
     for platform in ("Linux x86_64", "Windows x86_64", "macOS", "Linux aarch64"):
         assert platform in README
+
+
+def test_readme_layout_table_names_every_subpackage_and_module_that_exists():
+    package = ROOT / "harness" / "lstm_atlas"
+    rows = dict(re.findall(r"^  \| `(\w+)/` \| (.+) \|$", README, re.M))
+    folders = {p.name for p in package.iterdir() if (p / "__init__.py").exists()}
+    assert set(rows) == folders, "one README row per subpackage"
+    for folder, text in rows.items():
+        for name in re.findall(r"`([\w/]+(?:\.py)?)`", text):
+            assert (package / folder / name).exists(), f"README names {folder}/{name}, which does not exist"
+    top = re.search(r"^  \| top level \| (.+) \|$", README, re.M).group(1)
+    listed = set(re.findall(r"`(\w+\.py)`", top))
+    assert listed == {p.name for p in package.glob("*.py") if p.name != "__init__.py"}

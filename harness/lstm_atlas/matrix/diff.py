@@ -8,7 +8,7 @@ from lstm_atlas.matrix.merge import MESSAGE_CELL_CHARS, Matrix, pick_env
 
 _VOLATILE = [(re.compile(r"0x[0-9a-f]+"), "0x…"), (re.compile(r"\b(lstm|dense|sequential|lstm_cell|bidirectional|"
                                                              r"time_distributed|masking|input_layer)_\d+\b"), r"\1_N"),
-             # the per-item working directory run.py creates (tempfile, prefix "atlas-")
+             # the per-item working directory engine/execute.py creates (tempfile, prefix "atlas-")
              (re.compile(r"[\\/][^\s'\"`]*?atlas-[a-z0-9_]+(?=[\\/])"), "<workdir>"),
              # TensorFlow numbers each traced function (__inference_function_2074) per process
              (re.compile(r"(__inference_\w+?_)\d+\b"), r"\1N"),
