@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -86,3 +87,18 @@ def test_readme_layout_table_names_every_subpackage_and_module_that_exists():
     top = re.search(r"^  \| top level \| (.+) \|$", README, re.M).group(1)
     listed = set(re.findall(r"`(\w+\.py)`", top))
     assert listed == {p.name for p in package.glob("*.py") if p.name != "__init__.py"}
+
+
+def test_every_data_file_of_the_package_is_declared_package_data():
+    package = ROOT / "harness" / "lstm_atlas"
+    declared = PYPROJECT["tool"]["setuptools"]["package-data"]
+    data = [p for p in package.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")
+            and "__pycache__" not in p.parts]
+    assert len(data) >= 7, "schemas, templates, the explain index and the fuzz allow file"
+    for path in data:
+        owner = path.parent
+        while not (owner / "__init__.py").exists():
+            owner = owner.parent
+        name = ".".join(owner.relative_to(package.parent).parts)
+        rel = path.relative_to(owner).as_posix()
+        assert any(Path(rel).match(glob) for glob in declared.get(name, [])), f"{path} is not in the wheel"
