@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lstm_atlas.versions import env_key, env_sort_key, label_order, matches, release
+from lstm_atlas.versions import env_key, env_label, env_sort_key, label_order, matches, release
 
 
 @pytest.mark.parametrize("version,wanted,expected", [
@@ -40,3 +40,10 @@ def test_matrix_columns_go_by_tensorflow_release_then_legacy_keras():
     ordered = sorted(envs, key=env_sort_key)
     assert [(e["tensorflow"], bool(e.get("legacy_keras"))) for e in ordered] == [
         ("2.9.3", False), ("2.10.1", False), ("2.21.0", False), ("2.21.0", True)]
+
+
+def test_environment_labels_tell_the_matrix_environments_apart():
+    labels = [env_label(e) for e in ({"tensorflow": "2.21.0", "keras": "3.13.2"},
+                                     {"tensorflow": "2.21.0", "keras": "3.15.1"},
+                                     {"tensorflow": "2.21.0", "keras": "2.21.0", "legacy_keras": True})]
+    assert labels == ["TF 2.21.0 / Keras 3.13.2", "TF 2.21.0 / Keras 3.15.1", "TF 2.21.0 / Keras 2.21.0 tf_keras"]

@@ -56,6 +56,15 @@ def env_sort_key(environment: dict) -> tuple:
             environment.get("keras", ""))
 
 
+def env_label(environment: dict) -> str:
+    """How a person reads an environment: ``TF 2.21.0 / Keras 3.15.1``, plus ``tf_keras`` for legacy Keras.
+
+    Unique across the matrix (two environments on one TF differ in Keras or in tf_keras).
+    """
+    flavour = " tf_keras" if environment.get("legacy_keras") else ""
+    return f"TF {environment.get('tensorflow', '?')} / Keras {environment.get('keras', '?')}{flavour}"
+
+
 def env_key(environment: dict) -> str:
     """The one name of an environment, for results, merged reports and fuzz maps.
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from lstm_atlas import versions
 from lstm_atlas.normalise import message_template, split_traceback
 
 INDEX_SCHEMA = "lstm-atlas-explain-index"
@@ -32,11 +33,6 @@ _STOP = {"the", "a", "an", "of", "to", "is", "in", "for", "and", "or", "be", "wi
 
 
 # --- building (needs the case library; not on the query path) -------------------------------
-
-def _env_label(env: dict) -> str:
-    flavour = " tf_keras" if env.get("legacy_keras") else ""
-    return f"TF {env.get('tensorflow', '?')} / Keras {env.get('keras', '?')}{flavour}"
-
 
 def _patterns(expect: dict) -> list[str]:
     """The case's message regexes and its warning regexes (users paste warnings too)."""
@@ -81,7 +77,7 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
     envs = merged.get("environments", {})
     out_envs = {key: {"tensorflow": env.get("tensorflow"), "keras": env.get("keras"),
                       "keras_flavor": env.get("keras_flavor"), "legacy_keras": bool(env.get("legacy_keras")),
-                      "label": _env_label(env)} for key, env in sorted(envs.items())}
+                      "label": versions.env_label(env)} for key, env in sorted(envs.items())}
     results = merged.get("results", {})
     out_cases: dict = {}
     messages: list[dict] = []
