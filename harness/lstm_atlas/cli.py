@@ -102,6 +102,25 @@ def _cmd_diff(args) -> int:
     return 0
 
 
+def _cmd_upgrade(args) -> int:
+    from lstm_atlas.matrix.merge import merge_files
+    from lstm_atlas.matrix.upgrade import upgrade
+    from lstm_atlas.matrix.upgrade_render import RENDERERS
+
+    matrix = merge_files(_inputs(args.results, args.results_dir, args.merged))
+    try:
+        result = upgrade(matrix, args.old, args.new, device=args.device)
+    except KeyError as exc:
+        raise InputError(exc.args[0]) from None
+    sys.stdout.write(RENDERERS[args.format](result))
+    for side in ("from", "to"):
+        run = matrix.runs.get(result[side]["env"]) or {}
+        if run.get("state") == "partial":
+            print(f"warning: {result[side]['env']} is partial: {run.get('reason')}; cells it lacks are not compared",
+                  file=sys.stderr)
+    return 0
+
+
 def _cmd_fuzz(args) -> int:
     from lstm_atlas.fuzz.driver import run_fuzz
 
@@ -151,6 +170,18 @@ def main(argv=None) -> int:
     p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     p.set_defaults(func=_cmd_diff)
+
+    p = sub.add_parser("upgrade", help="what breaks when moving from TF A to TF B, most harmful first, "
+                                       "e.g. `lstm-atlas upgrade 2.15 2.16`")
+    p.add_argument("old", metavar="FROM", help="environment name (tf215) or TensorFlow version (2.15)")
+    p.add_argument("new", metavar="TO")
+    p.add_argument("results", nargs="*", help="results or merged JSON files (default: every JSON in "
+                                              "--results-dir, else --merged)")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
+    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    p.add_argument("--format", default="text", choices=["text", "md", "json"])
+    p.set_defaults(func=_cmd_upgrade)
 
     p = sub.add_parser("fuzz", help="map the error surface of the recurrent layers with Hypothesis")
     p.add_argument("--profile", default="ci", choices=["ci", "explore"],

@@ -36,6 +36,12 @@ def same_message(old: str | None, new: str | None) -> bool:
     return a == b
 
 
+def _outcome(cell: dict) -> str:
+    if cell.get("status") == "raised":
+        return f"{cell['exception_type']} at {cell['stage']}"
+    return cell.get("status") or cell["verdict"]
+
+
 def cell_changes(old: dict, new: dict, variant: str) -> list[str]:
     out = []
     old_raised, new_raised = old.get("status") == "raised", new.get("status") == "raised"
@@ -50,11 +56,16 @@ def cell_changes(old: dict, new: dict, variant: str) -> list[str]:
             out.append(f"stage moved: {old['stage']} -> {new['stage']}")
         if not same_message(old["message"], new["message"]):
             out.append("message changed")
+    elif old.get("status") != new.get("status") and "skip" not in (old["verdict"], new["verdict"]):
+        # a crash or a hang on either side (ConverterError -> crash is a change too)
+        out.append(f"outcome changed: {_outcome(old)} -> {_outcome(new)}")
     if variant == "fix" and old["verdict"] == "pass" and new["verdict"] != "pass":
         out.append(f"fix stopped working ({new['verdict']})")
     if variant == "fix" and old["verdict"] != "pass" and new["verdict"] == "pass":
         out.append("fix started working")
-    if old.get("claim_verdict") != new.get("claim_verdict") and (old.get("claim_verdict") or new.get("claim_verdict")):
+    # a cell without a claim verdict (a crash, no claim on that version) is not a change of verdict
+    if None not in (old.get("claim_verdict"), new.get("claim_verdict")) and \
+            old.get("claim_verdict") != new.get("claim_verdict"):
         out.append(f"claim verdict changed: {old.get('claim_verdict')} -> {new.get('claim_verdict')}")
     if old["verdict"] == "pass" and new["verdict"] != "pass" and variant == "repro":
         out.append(f"expectation no longer holds ({new['verdict']}): {'; '.join(new['mismatches'])[:300]}")
