@@ -79,7 +79,7 @@ def test_diff_on_a_fresh_clone_reads_the_committed_matrix(fresh_clone, capsys):
 def test_report_on_a_fresh_clone_and_with_one_more_environment(fresh_clone, capsys):
     envs = len(json.loads((fresh_clone / "reports" / "merged.json").read_text())["environments"])
     assert cli.main(["report", "--out", "out"]) == 0
-    assert {p.name for p in (fresh_clone / "out").iterdir()} == {"report.md", "report.html", "verdicts.png",
+    assert {p.name for p in (fresh_clone / "out").iterdir()} == {"report.md", "report.html", "outcomes.png",
                                                                  "merged.json"}
     extra = copy.deepcopy(read_results(DATA / "results-tf221.json"))
     extra["environment"]["env_name"] = "tf221-another-keras"

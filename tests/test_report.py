@@ -150,11 +150,11 @@ def test_report_renders_grid_plot_and_markdown(recorded, tmp_path):
     rendered = render(matrix)
     md, page = rendered["report.md"], rendered["report.html"]
     assert "| env | TensorFlow | Keras |" in md and "| tf215 | 2.15.1 |" in md
-    assert rendered["verdicts.png"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert rendered["outcomes.png"][:8] == b"\x89PNG\r\n\x1a\n"
     assert page.count("<tr data-family=") == len(matrix.cells)
     assert 'id="family"' in page and "data:image/png;base64," in page
     written = write_report(matrix, tmp_path)
-    assert {p.name for p in written} == {"report.md", "report.html", "verdicts.png", "merged.json"}
+    assert {p.name for p in written} == {"report.md", "report.html", "outcomes.png", "merged.json"}
     merged = json.loads((tmp_path / "merged.json").read_text())
     assert merged["schema"] == "lstm-atlas-merged" and set(merged["environments"]) == {"tf215", "tf221"}
 
@@ -217,7 +217,47 @@ def test_html_escapes_titles_versions_and_messages_once(recorded):
     assert "<img src=x" not in page and "2.21.0&lt;img src=x onerror=alert(1)&gt;" in page
     # the word diff is built as HTML (escaped word by word), so it is not escaped a second time
     assert '<span class="del">' in page and "&lt;span" not in page and "&amp;lt;" not in page
-    assert "| 2.21.0<img src=x onerror=alert(1)> |" in md  # Markdown is not HTML-escaped
+    # Markdown renders raw HTML: escaped there too, once
+    assert "<img src=x" not in md and "<script>" not in md
+    assert "| 2.21.0&lt;img src=x onerror=alert(1)&gt; |" in md and "&amp;lt;" not in md
+    # the page's embedded JSON cannot close its <script> element
+    data = page.split('<script type="application/json" id="upgrade-data">')[1].split("</script>")[0]
+    assert "<" not in data and json.loads(data)["labels"]["tf221"].startswith("TF 2.21.0<img")
+
+
+def test_report_md_escapes_case_text(recorded):
+    matrix = merge(copy.deepcopy(recorded))
+    matrix.cases["seed-000-prose-list-predict"]["title"] = "<img src=x onerror=alert(1)>"
+    md = render(matrix)["report.md"]
+    assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
+    assert "## Upgrading TF 2.15.1 / Keras 2.15.0 to TF 2.21.0 / Keras 3.13.2" in md
+    assert "- **seed-000-prose-list-predict** [repro] &lt;img src=x onerror=alert(1)&gt;: ok@predict → " \
+           "ValueError@predict" in md
+
+
+def test_page_embeds_the_classifier_output_for_every_ordered_pair(recorded):
+    from lstm_atlas.matrix.report import upgrade_data
+    from lstm_atlas.matrix.upgrade import upgrade
+
+    matrix = merge(recorded)
+    data = upgrade_data(matrix)
+    envs = matrix.env_keys()
+    assert set(data["pairs"]) == {f"cpu|{a}|{b}" for a in envs for b in envs if a != b}
+    assert data["default"] == ["tf215", "tf221"]
+    for key, pair in data["pairs"].items():
+        _, old, new = key.split("|")
+        expected = upgrade(matrix, old, new)
+        assert pair["summary"] == expected["summary"]
+        assert [[kind, [c[:4] for c in changes]] for kind, changes in pair["groups"]] == \
+            [[g["kind"], [[c["case"], c["variant"], c["from"]["outcome"], c["to"]["outcome"]] for c in g["changes"]]]
+             for g in expected["groups"]]
+
+
+def test_grid_cells_show_behaviour_and_transitions(recorded):
+    page = render(merge(recorded))["report.html"]
+    row = page.split('data-case="seed-000-prose-list-predict" data-variant="repro">')[1].split("</tr>")[0]
+    assert 'data-outcome="ok@predict"' in row and 'data-outcome="ValueError@predict"' in row
+    assert 'data-transition="breaks"' in row and "ValueError<wbr>@predict" in row
 
 
 def _workflow_jobs() -> dict:

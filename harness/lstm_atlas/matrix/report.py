@@ -1,11 +1,17 @@
-"""Render a merged matrix as Markdown (fits a PR comment), static HTML with a plot, and JSON."""
+"""Render a merged matrix as Markdown (fits a PR comment), static HTML with a picture, and JSON.
+
+The HTML page answers "what breaks if I move from TF A to TF B": it embeds the upgrade
+classification (``matrix/upgrade.py``) of every ordered pair of environments, and a grid of
+behaviour (``ValueError@fit``, ``ok@fit``) coloured by outcome, transitions marked.
+"""
 
 from __future__ import annotations
 
 import base64
 import difflib
 import html
-import io
+import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -13,8 +19,24 @@ import jinja2
 from markupsafe import Markup
 
 from lstm_atlas.files import now_iso, write_bytes_atomic, write_json_atomic
-from lstm_atlas.matrix.diff import cell_changes, strip_volatile
+from lstm_atlas.matrix.diff import strip_volatile
+from lstm_atlas.matrix.markdown import cell as md_cell
 from lstm_atlas.matrix.merge import Matrix
+from lstm_atlas.matrix.plot import DARK, TRANSITION_COLOURS, outcomes_png, palette, transitions
+from lstm_atlas.matrix.upgrade import (
+    BLURBS,
+    KINDS,
+    TITLES,
+    first_keras3_pair,
+    outcome,
+    outcome_class,
+    summary_line,
+    upgrade,
+)
+from lstm_atlas.versions import env_label
+
+#: The picture's file name next to the report.
+PICTURE = "outcomes.png"
 
 
 def short_cell(cell: dict | None) -> str:
@@ -45,27 +67,86 @@ def word_diff_html(old: str, new: str) -> Markup:
     return Markup(" ".join(out))
 
 
+def outcome_html(cell: dict | None) -> Markup:
+    """``ValueError<wbr>@fit``, ``Invalid<wbr>Argument<wbr>Error<wbr>@fit``: long names wrap in a narrow column."""
+    name, at, step = outcome(cell).partition("@")
+    parts = re.split(r"(?<=[a-z])(?=[A-Z])", name) if len(name) > 12 else [name]
+    return Markup("<wbr>".join(html.escape(part) for part in parts) + (f"<wbr>@{html.escape(step)}" if at else ""))
+
+
+def _css_name(name: str) -> str:
+    return "oc-" + re.sub(r"[^A-Za-z0-9_-]", "_", name)
+
+
 def _rows(matrix: Matrix) -> list[dict]:
     envs = matrix.env_keys()
     rows = []
     for (case_id, variant, device), by_env in sorted(matrix.cells.items()):
         case = matrix.cases.get(case_id, {})
-        cells = {k: dict(c, short=short_cell(c)) for k, c in by_env.items()}
+        marks = transitions(envs, by_env)
+        cells = {k: dict(c, short=short_cell(c), outcome_html=outcome_html(c), css=_css_name(outcome_class(c)),
+                         transition=marks.get(k)) for k, c in by_env.items()}
         present = [k for k in envs if k in by_env and by_env[k]["verdict"] != "skip"]
-        changes, diffs = False, []
+        diffs = []
         for old_key, new_key in zip(present, present[1:], strict=False):
             old, new = by_env[old_key], by_env[new_key]
-            if cell_changes(old, new, variant):
-                changes = True
             if old["message"] and new["message"] and \
                     strip_volatile(old["message"]) != strip_volatile(new["message"]):
                 diffs.append({"old_env": old_key, "new_env": new_key,
                               "html": word_diff_html(strip_volatile(old["message"])[:600],
                                                      strip_volatile(new["message"])[:600])})
         rows.append({"case_id": case_id, "variant": variant, "device": device, "family": case.get("family", "?"),
-                     "title": case.get("title", ""), "cells": cells, "changes": changes, "diffs": diffs,
+                     "title": case.get("title", ""), "cells": cells, "changes": bool(marks), "diffs": diffs,
                      "short": {k: short_cell(by_env.get(k)) for k in envs}})
     return rows
+
+
+def _devices(matrix: Matrix) -> list[str]:
+    """Device kinds where something ran (GPU only when an environment saw one)."""
+    ran = {device for (_, _, device), by_env in matrix.cells.items()
+           if any(c["verdict"] != "skip" for c in by_env.values())}
+    return [d for d in ("cpu", "gpu") if d in ran] or ["cpu"]
+
+
+def upgrade_data(matrix: Matrix) -> dict:
+    """The classification of every ordered pair of environments on every device that ran, for the page.
+
+    Compact (the page holds 132 pairs for 12 environments): case text and messages once, each
+    change as ``[case, variant, from outcome, to outcome, fix outcome on TO, fix runs clean,
+    from message, to message]`` (messages as indexes into ``messages``).
+    """
+    envs = matrix.env_keys()
+    messages: dict[str, int] = {}
+
+    def message_index(text: str) -> int:
+        return messages.setdefault(" ".join((text or "").split())[:400], len(messages))
+
+    pairs = {}
+    for device in _devices(matrix):
+        for old in envs:
+            for new in envs:
+                if old == new:
+                    continue
+                result = upgrade(matrix, old, new, device=device)
+                groups = [[g["kind"], [[c["case"], c["variant"], c["from"]["outcome"], c["to"]["outcome"],
+                                        c["fix_on_to"]["outcome"], c["fix_on_to"]["works"],
+                                        message_index(c["from"]["message"]), message_index(c["to"]["message"])]
+                                       for c in g["changes"]]] for g in result["groups"]]
+                pairs[f"{device}|{old}|{new}"] = {"summary": result["summary"], "line": summary_line(result),
+                                                  "groups": groups}
+    default = first_keras3_pair(matrix)
+    return {"envs": envs, "labels": {k: env_label(e) for k, e in matrix.environments.items()},
+            "devices": _devices(matrix), "default": list(default) if default else envs[:2],
+            "kinds": list(KINDS), "titles": TITLES, "blurbs": BLURBS,
+            "cases": {cid: {"title": c.get("title", ""), "family": c.get("family", "?"),
+                            "fix": c.get("fix_explanation") or ""} for cid, c in matrix.cases.items()},
+            "messages": list(messages), "pairs": pairs}
+
+
+def json_for_script(data: dict) -> Markup:
+    """JSON safe inside ``<script type="application/json">`` (no ``</script>`` or ``<!--`` can form)."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return Markup(text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"))
 
 
 def _attention(matrix: Matrix, rows: list[dict]) -> list[dict]:
@@ -101,31 +182,6 @@ def _totals(matrix: Matrix) -> dict:
     return {k: {n: c.get(n, 0) for n in ("pass", "fail", "other", "claim_false")} for k, c in totals.items()}
 
 
-def verdict_plot_png(matrix: Matrix, totals: dict) -> bytes:
-    """A stacked bar per environment: items passing, failing, other."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    envs = matrix.env_keys()
-    fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(envs) + 2), 3.2), dpi=100)
-    bottom = [0] * len(envs)
-    for name, color in (("pass", "#74c476"), ("fail", "#fb6a4a"), ("other", "#bdbdbd")):
-        values = [totals[k][name] for k in envs]
-        ax.bar(envs, values, bottom=bottom, color=color, label=name)
-        bottom = [b + v for b, v in zip(bottom, values, strict=False)]
-    ax.set_ylabel("items (CPU + GPU)")
-    ax.set_title("Case items per environment")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
 def _templates() -> jinja2.Environment:
     # the templates are named *.html.j2: escape those (titles and messages come from case
     # files and TensorFlow), not the Markdown one
@@ -134,23 +190,34 @@ def _templates() -> jinja2.Environment:
                               trim_blocks=False, keep_trailing_newline=True)
 
 
+def _default_upgrade(matrix: Matrix) -> dict | None:
+    pair = first_keras3_pair(matrix)
+    return upgrade(matrix, *pair) if pair else None
+
+
 def render(matrix: Matrix) -> dict[str, str | bytes]:
     rows = _rows(matrix)
     totals = _totals(matrix)
     envs = matrix.env_keys()
-    png = verdict_plot_png(matrix, totals)
+    png = outcomes_png(matrix)
+    default = _default_upgrade(matrix)
     context = {"cases": matrix.cases, "envs": envs, "environments": matrix.environments, "rows": rows,
+               "labels": {k: env_label(e) for k, e in matrix.environments.items()},
                "totals": totals, "attention": _attention(matrix, rows), "invalid": matrix.invalid,
                "problems": matrix.problems(),
                "created": now_iso(), "families": sorted({r["family"] for r in rows}),
-               "plot_png": base64.b64encode(png).decode("ascii"),
-               "gpu_ran": any(c["verdict"] != "skip" for (_, _, device), by_env in matrix.cells.items()
-                              if device == "gpu" for c in by_env.values())}
+               "plot_png": base64.b64encode(png).decode("ascii"), "picture": PICTURE,
+               "colours": palette(matrix), "dark": DARK, "transition_colours": TRANSITION_COLOURS,
+               "titles": TITLES, "kinds": KINDS, "css_name": _css_name,
+               "upgrade": default, "upgrade_line": summary_line(default) if default else "",
+               "upgrade_json": json_for_script(upgrade_data(matrix)),
+               "gpu_ran": "gpu" in _devices(matrix)}
     env = _templates()
+    env.filters["md"] = md_cell
     md_rows = [r for r in rows if r["device"] == "cpu"]
     return {"report.md": env.get_template("report.md.j2").render(dict(context, rows=md_rows)),
             "report.html": env.get_template("report.html.j2").render(context),
-            "verdicts.png": png}
+            PICTURE: png}
 
 
 def write_report(matrix: Matrix, out_dir: str | Path) -> list[Path]:
