@@ -158,6 +158,9 @@ def test_every_environment_column_is_visible_at_1400_px(committed_page):
     page.mouse.wheel(0, 3000)
     page.wait_for_timeout(200)
     assert abs(page.locator("#grid thead th").first.bounding_box()["y"]) < 2, "the header is sticky"
+    first_column = page.locator("#grid tbody td.case").first.evaluate("e => getComputedStyle(e).position")
+    assert first_column == "sticky"
+    page.screenshot(path=str(SCREENSHOT.with_name(SCREENSHOT.stem + "-grid.png")))
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000

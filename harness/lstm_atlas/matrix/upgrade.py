@@ -10,6 +10,8 @@ something else or at another step (``message``), and wording only (``cosmetic``)
 
 from __future__ import annotations
 
+import functools
+
 from lstm_atlas.matrix.diff import same_message
 from lstm_atlas.matrix.merge import MESSAGE_CELL_CHARS, Matrix, pick_env
 from lstm_atlas.normalise import message_template
@@ -51,7 +53,9 @@ def outcome_class(cell: dict | None) -> str:
     return (cell.get("exception_type") or "Exception") if status == "raised" else status
 
 
+@functools.lru_cache(maxsize=4096)
 def _template(message: str | None) -> str:
+    # the report classifies every ordered pair of environments: each message is normalised once
     return message_template(message or "")
 
 
