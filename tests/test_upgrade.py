@@ -199,6 +199,10 @@ def test_cli_upgrade_formats_and_errors(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.startswith("# Upgrading TF 2.15.1 / Keras 2.15.0 to TF 2.16.2 / Keras 3.3.3")
     assert cli.main(["upgrade", "2.15", "2.16", str(DATA / "results-tf215.json")]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("lstm-atlas: error: no results for '2.16'")
+    # the committed matrix ran on no GPU: said, not a silent "0 breaks"
+    assert cli.main(["upgrade", "2.15", "2.16", "--device", "gpu"]) == 0
+    out, err = capsys.readouterr()
+    assert ", gpu: 0 breaks" in out and "warning: no case variant ran on gpu in both tf215 and tf216" in err
     (tmp_path / "bad.json").write_text("{oops")
     assert cli.main(["upgrade", "2.15", "2.16", "bad.json"]) == 2
     err = capsys.readouterr().err.strip()

@@ -113,6 +113,9 @@ def _cmd_upgrade(args) -> int:
     except KeyError as exc:
         raise InputError(exc.args[0]) from None
     sys.stdout.write(RENDERERS[args.format](result))
+    if not result["summary"]["compared"]:
+        print(f"warning: no case variant ran on {args.device} in both {result['from']['env']} and "
+              f"{result['to']['env']}: nothing was compared", file=sys.stderr)
     for side in ("from", "to"):
         run = matrix.runs.get(result[side]["env"]) or {}
         if run.get("state") == "partial":
