@@ -94,3 +94,14 @@ def test_an_example_with_every_flag_still_writes_a_valid_candidate(tmp_path):
     limit = case_schema()["properties"]["title"]["maxLength"]
     assert case["title"].startswith("Fuzz: SimpleRNN") and len(case["title"]) == limit
     assert load_case(write_candidate(tmp_path, case)).id == case["id"]
+
+
+def test_an_unrolled_layer_with_open_declared_axes_still_writes_a_valid_candidate(tmp_path):
+    # found by Hypothesis: the open time axis was sized as the whole sample (1008 steps) and the
+    # unroll cap refused the candidate; it takes the fed data's axis (4 steps) instead
+    example = {"layer": "LSTM", "config": {"units": 1, "unroll": True}, "masking": False, "declared": [None, None],
+               "input": {"shape": [1, 4, 6, 6, 7], "dtype": "float32", "container": "ndarray"}, "step": "call"}
+    outcome = {"status": "raised", "stage": "call",
+               "exception": {"type": "ValueError", "message": "expected ndim=3, found ndim=6", "core": "x"}}
+    case = build_candidate("ValueError: expected ndim=<num>, found ndim=<num>", example, outcome, ENV, 1)
+    assert load_case(write_candidate(tmp_path, case)).id == case["id"]

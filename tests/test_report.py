@@ -286,7 +286,9 @@ def test_workflow_runs_the_tests_with_chromium():
     job = jobs[test_jobs[0]]
     runs = "\n".join(str(s.get("run", "")) for s in job["steps"])
     assert not job.get("continue-on-error") and "||" not in runs
-    assert ".[cpu,browser]" in runs, "the tests need TensorFlow and Playwright"
+    extras = set(re.search(r"-e '\.\[([\w,]+)\]'", runs).group(1).split(","))
+    assert {"cpu", "browser"} <= extras, "the tests need TensorFlow and Playwright"
+    assert "lint" in extras and "ruff check ." in runs, "the same job runs the linter"
     # tests/test_report_browser.py finds Chromium as `chromium` on PATH (and errors under CI without it)
     assert "playwright install" in runs and "/chromium" in runs
     assert " -k " not in runs and "--deselect" not in runs

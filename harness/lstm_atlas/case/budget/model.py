@@ -177,8 +177,9 @@ def estimate_model(model: dict, variant: dict, finals: dict, where: tuple, error
     if declared_input is not None:
         estimate.batch = size_value(declared_input.get("batch_size")) or 1
         shape = _dims(declared_input["shape"], unknown)
-        if fed is not None and len(fed) == len(shape):  # an open (None) dimension takes the fed data's
-            shape = tuple(f if d is None else s for d, s, f in zip(declared_input["shape"], shape, fed, strict=False))
+        if fed is not None:  # an open (None) dimension takes the fed data's, where the data has that axis
+            shape = tuple(fed[i] if d is None and i < len(fed) else s
+                          for i, (d, s) in enumerate(zip(declared_input["shape"], shape, strict=True)))
         estimate.check_declared(shape, where + ("input", "shape"))
     else:
         shape = fed or (unknown,)
