@@ -13,6 +13,7 @@ import jinja2
 from markupsafe import Markup
 
 from lstm_atlas.files import now_iso, write_bytes_atomic, write_json_atomic
+from lstm_atlas.matrix import markdown
 from lstm_atlas.matrix.diff import cell_changes, strip_volatile
 from lstm_atlas.matrix.merge import Matrix
 
@@ -134,6 +135,14 @@ def _templates() -> jinja2.Environment:
                               trim_blocks=False, keep_trailing_newline=True)
 
 
+def _markdown_templates() -> jinja2.Environment:
+    """report.md is posted as a PR comment: every value it prints is escaped (matrix/markdown.py)."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("lstm_atlas.matrix", "templates"),
+                             finalize=markdown.cell, keep_trailing_newline=True)
+    env.filters["code"] = markdown.code
+    return env
+
+
 def render(matrix: Matrix) -> dict[str, str | bytes]:
     rows = _rows(matrix)
     totals = _totals(matrix)
@@ -148,7 +157,7 @@ def render(matrix: Matrix) -> dict[str, str | bytes]:
                               if device == "gpu" for c in by_env.values())}
     env = _templates()
     md_rows = [r for r in rows if r["device"] == "cpu"]
-    return {"report.md": env.get_template("report.md.j2").render(dict(context, rows=md_rows)),
+    return {"report.md": _markdown_templates().get_template("report.md.j2").render(dict(context, rows=md_rows)),
             "report.html": env.get_template("report.html.j2").render(context),
             "verdicts.png": png}
 
