@@ -32,6 +32,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from packaging.version import Version
+
 TABLE_FILE = "layer_signatures.json"
 GENERATIONS = ("keras2", "keras3")
 
@@ -55,7 +57,7 @@ def accepted(class_name: str) -> dict[str, set[str] | None]:
     """``{"Keras 3.13.2": {names}, ...}`` for one class; ``None`` for a version where it takes any keyword."""
     out: dict[str, set[str] | None] = {}
     for generation in GENERATIONS:
-        for version, entry in sorted(table().get(generation, {}).items()):
+        for version, entry in sorted(table().get(generation, {}).items(), key=lambda item: Version(item[0])):
             names = entry["layers"].get(class_name)
             if class_name in entry["layers"]:
                 out[f"Keras {version}"] = None if names is None else set(names)
