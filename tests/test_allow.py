@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lstm_atlas.case import allow
+from lstm_atlas.case import allow, signatures
 from lstm_atlas.case.load import load_text
 from lstm_atlas.case.validate import build_case
 from lstm_atlas.errors import CaseError
@@ -33,8 +33,19 @@ def _with_layer(layer_yaml: str) -> str:
      "a layer is a mapping"),
     ("LSTM: {units: 4, kernel_initializer: {class_name: GlorotUniform, config: {}}}",
      "model.layers[0].LSTM.kernel_initializer", "nested config object is not allowed"),
-    ("LSTM: {units: 4, extra: [1, {module: os}]}", "model.layers[0].LSTM.extra[1]",
+    ("LSTM: {units: 4, go_backwards: [1, {module: os}]}", "model.layers[0].LSTM.go_backwards[1]",
      "nested config object is not allowed"),
+    ("LSTM: {units: 4, extra: 1}", "model.layers[0].LSTM.extra", "LSTM takes no keyword 'extra' in Keras 2.15.0"),
+    ("LSTM: {unit: 4}", "model.layers[0].LSTM.unit", "no keyword 'unit' in Keras .*; did you mean 'units'\\?"),
+    ("Bidirectional: {layer: {GRU: {units: 4, retrun_sequences: true}}}",
+     "model.layers[0].Bidirectional.layer.GRU.retrun_sequences", "did you mean 'return_sequences'"),
+    ("{class_name: Dense, config: {units: 1, activaton: relu}}", "model.layers[0].config.activaton",
+     "Dense takes no keyword 'activaton'.*did you mean 'activation'"),
+    ("RNN: {cell: {LSTMCell: {units: 4, return_sequences: true}}}",
+     "model.layers[0].RNN.cell.LSTMCell.return_sequences", "LSTMCell takes no keyword 'return_sequences'"),
+    ("StackedRNNCells: {cells: [{GRUCell: {units: 4}}, {GRUCell: {units: 4, time_major: true}}]}",
+     "model.layers[0].StackedRNNCells.cells[1].GRUCell.time_major", "GRUCell takes no keyword 'time_major'"),
+    ("Dropout: {rate: 0.5, units: 4}", "model.layers[0].Dropout.units", "Dropout takes no keyword 'units'"),
     ("LSTM: {units: 4, kernel_initializer: my_module.my_init}", "model.layers[0].LSTM.kernel_initializer",
      "initializer 'my_module.my_init' is not in the allow-list"),
     ("LSTM: {units: 4, recurrent_activation: hard_swishy}", "model.layers[0].LSTM.recurrent_activation",
@@ -100,3 +111,48 @@ def test_every_allow_listed_name_exists_in_the_installed_keras():
         assert keras.losses.get(name) is not None, name
     for name in allow.INITIALIZERS:
         assert keras.initializers.get(name) is not None, name
+
+
+def _names(generation: str, version: str, layer: str) -> set:
+    return set(signatures.table()[generation][version]["layers"][layer])
+
+
+@pytest.mark.parametrize("layer,keyword,only_in", [
+    ("LSTM: {units: 4, time_major: true}", "time_major", "keras2"),        # removed in Keras 3
+    ("LSTM: {units: 4, batch_input_shape: [4, 5, 3]}", "batch_input_shape", "keras2"),
+    ("GRU: {units: 4, use_cudnn: false}", "use_cudnn", "keras3"),          # added in Keras 3
+    ("Dense: {units: 1, lora_rank: 2}", "lora_rank", "keras3"),
+])
+def test_a_keyword_one_keras_generation_takes_still_validates(layer, keyword, only_in):
+    """api-change cases exist to show a keyword one generation takes and the other refuses."""
+    class_name = layer.split(":")[0]
+    other = "keras3" if only_in == "keras2" else "keras2"
+    assert all(keyword in entry["layers"][class_name] for entry in signatures.table()[only_in].values())
+    assert all(keyword not in entry["layers"][class_name] for entry in signatures.table()[other].values())
+    build_case(load_text(_with_layer(layer)))
+
+
+def test_the_signature_table_covers_every_allow_listed_class_in_both_generations():
+    data = signatures.table()
+    assert {"2.15.0"} <= set(data["keras2"]) and {"3.13.2", "3.15.1"} <= set(data["keras3"])
+    for generation in signatures.GENERATIONS:
+        for version, entry in data[generation].items():
+            assert sorted(entry["layers"]) == sorted(allow.LAYER_CLASSES), (generation, version)
+            for class_name, names in entry["layers"].items():
+                assert names is not None, f"{class_name} takes any keyword in Keras {version}"
+                assert "name" in names and "dtype" in names and signatures.CANARY not in names
+    # facts found by running, not by reading: Keras 2's base layer takes batch_input_shape, Keras 3's does not
+    assert "batch_input_shape" in _names("keras2", "2.15.0", "Dense")
+    assert "batch_input_shape" not in _names("keras3", "3.13.2", "Dense")
+    assert {"units", "return_sequences", "recurrent_dropout"} <= _names("keras3", "3.13.2", "LSTM")
+    assert "cell" not in _names("keras3", "3.13.2", "LSTM")  # Keras 3's LSTM builds its own cell
+
+
+def test_refusal_names_every_recorded_keras_and_the_nearest_name():
+    versions = [v for g in signatures.GENERATIONS for v in sorted(signatures.table()[g])]
+    message = signatures.refusal("LSTM", "unit")
+    assert message == f"LSTM takes no keyword 'unit' in Keras {', '.join(versions[:-1])} or {versions[-1]}; " \
+                      "did you mean 'units'?"
+    assert signatures.refusal("LSTM", "zzzzzz").endswith(versions[-1])  # nothing close: no guess
+    assert signatures.refusal("LSTM", "units") is None
+    assert signatures.refusal("NotALayer", "units") is None  # unknown classes are refused elsewhere

@@ -177,3 +177,32 @@ def test_libyaml_and_pure_python_loaders_agree(monkeypatch):
     assert [o[0] for o in fast].count("valid") >= 10
     for path, a, b in zip(paths, fast, pure, strict=False):
         assert a == b, path.name
+
+
+@pytest.mark.parametrize("scalar,why", [
+    ("1:30", "base-60"), ("-1:30:00", "base-60"), ("1:30.5", "base-60"),
+    ("017", "octal or binary"), ("0o17", "octal or binary"), ("0b101", "octal or binary"),
+    ("1e26", "an exponent needs a dot and a sign"), ("1.0e26", "an exponent needs a dot and a sign"),
+    ("1e-3", "an exponent needs a dot and a sign"),
+])
+def test_numbers_yaml_versions_read_differently_are_refused_with_their_field(scalar, why, monkeypatch):
+    """``units: 1:30`` was silently 90; now every loader refuses it, naming line and field."""
+    text = f"id: x\nmodel:\n  layers:\n    - LSTM: {{units: {scalar}}}\n"
+    for loader in load.LOADERS:
+        monkeypatch.setattr(load, "_CaseLoader", loader)
+        with pytest.raises(CaseError) as info:
+            load_text(text, "n.yaml")
+        assert (info.value.line, info.value.field) == (4, "model.layers[0].LSTM.units"), loader.__name__
+        assert info.value.message.startswith(f"{scalar} is ") and why in info.value.message
+        assert "quote it if it is text" in info.value.message
+
+
+def test_plain_numbers_and_quoted_look_alikes_load_as_before(monkeypatch):
+    text = ("a: [0, -2, +7, 1_000, 0x1F, 1.5, 1.0e+26, -0.5, .inf, 2.15]\n"
+            "b: ['1:30', \"017\", '1e26', x1:30, 1:30 pm, v017]\n")
+    for loader in load.LOADERS:
+        monkeypatch.setattr(load, "_CaseLoader", loader)
+        data = load_text(text, "n.yaml").data
+        assert data["a"][:9] == [0, -2, 7, 1000, 31, 1.5, 1.0e26, -0.5, float("inf")] and data["a"][9] == 2.15
+        assert data["b"] == ["1:30", "017", "1e26", "x1:30", "1:30 pm", "v017"]
+        assert all(type(v) is str for v in data["b"])

@@ -108,3 +108,25 @@ def test_any_mutation_of_a_case_is_valid_or_a_located_case_error(path, new):
         build_case(doc)
     except CaseError as exc:
         assert exc.message
+
+
+@pytest.mark.parametrize("seed,message", [
+    ("100000000000000000000000000", "seed 100000000000000000000000000 is out of range"),
+    ("4294967296", "seed 4294967296 is out of range: keras.utils.set_random_seed takes 0 to 2**32 - 1"),
+    ("1.0e+26", "a seed is an integer, found float 1e+26"),
+    ("3.0", "a seed is an integer, found float 3.0"),
+    ("-1", "schema: -1 is less than the minimum of 0"),
+    ("'7'", "schema: '7' is not of type 'integer'"),
+])
+def test_a_seed_the_seeding_call_refuses_is_refused_with_its_line(seed, message):
+    """keras.utils.set_random_seed (Keras 2 and 3) takes 0 <= seed < 2**32; it used to fail at run, with a traceback."""
+    text = good_case().replace("tags: [fixture]", f"tags: [fixture]\nseed: {seed}")
+    with pytest.raises(CaseError) as info:
+        build_case(load_text(text, "<string>"))
+    assert info.value.field == "seed" and info.value.line == 5 and message in info.value.message
+
+
+def test_the_largest_seed_validates_and_the_fix_runs_with_it():
+    text = good_case().replace("tags: [fixture]", f"tags: [fixture]\nseed: {2**32 - 1}")
+    case = build_case(load_text(text, "<string>"))
+    assert case.variants["repro"]["seed"] == case.variants["fix"]["seed"] == 2**32 - 1

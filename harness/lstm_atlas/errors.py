@@ -2,6 +2,31 @@
 
 from __future__ import annotations
 
+import re
+
+#: Longest word (run without spaces) of a message, or field path, shown as is; a case file may hold a 250 kB value.
+MAX_SHOWN = 200
+#: Longest message shown as is: room for an allow-list's names, not for a long list value.
+MAX_MESSAGE = 1000
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` itself when short, else its start and end around an ellipsis that says how long it was.
+
+    Keeps both ends: a schema message starts with the value and ends with the verdict
+    (``'aaa…' is not of type 'integer'``).
+    """
+    if len(text) <= limit:
+        return text
+    head, tail = (limit * 2) // 3, limit // 3
+    return f"{text[:head]}…[{len(text):,} characters]…{text[-tail:]}"
+
+
+def shorten_message(message: str) -> str:
+    """Every long word of ``message`` shortened, then the whole message if it is still too long."""
+    message = re.sub(r"\S{%d,}" % (MAX_SHOWN + 1), lambda m: shorten(m.group()), message)
+    return shorten(message, MAX_MESSAGE)
+
 
 class CaseError(Exception):
     """A case file is malformed or names something that does not exist.
@@ -12,10 +37,10 @@ class CaseError(Exception):
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
                  field: str | None = None):
-        self.message = message
+        self.message = shorten_message(message)
         self.path = path
         self.line = line
-        self.field = field
+        self.field = shorten(field) if field else field
         super().__init__(self.located())
 
     def located(self) -> str:

@@ -8,6 +8,7 @@ expanded or recursed into, so a hostile file costs no more than its own size.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,10 +133,61 @@ if CParser is not None:
 LOADERS = (_PyCaseLoader,) + ((_CCaseLoader,) if CParser is not None else ())
 _CaseLoader = LOADERS[-1]
 
+#: Numbers as both YAML 1.1 and 1.2 read them: decimal (and hex) integers, floats with a dot and a signed exponent.
+_INT = re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$")
+_FLOAT = re.compile(r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+                    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_NUMBERS = {"tag:yaml.org,2002:int": _INT, "tag:yaml.org,2002:float": _FLOAT}
+
+#: Plain scalars that look like numbers but mean different things to YAML 1.1, YAML 1.2 and the reader: base 60
+#: (``1:30`` is 90 in YAML 1.1), leading-zero octal and binary (``017`` is 15, ``0o17`` is text in YAML 1.1),
+#: an exponent without a dot or sign (``1e26`` is text in YAML 1.1, a float in 1.2). Refused wherever they stand.
+_AMBIGUOUS = (
+    (re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$"),
+     "{text} is a base-60 number in YAML 1.1 (1:30 is 90)"),
+    (re.compile(r"^[-+]?0(?:o?[0-7_]+|b[01_]+)$"),
+     "{text} is an octal or binary number in some YAML versions and text in others"),
+    (re.compile(r"^[-+]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+     "{text} is text in YAML 1.1 (an exponent needs a dot and a sign there) and a float in YAML 1.2"),
+)
+_AMBIGUOUS_TAG = "tag:lstm-atlas,2026:ambiguous-number"
+_AMBIGUOUS_RE = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _AMBIGUOUS))
+
+
+class AmbiguousNumber(str):
+    """A plain scalar from :data:`_AMBIGUOUS`; :func:`load_text` refuses it with its field and line."""
+
+
 # A plain 2024-13-45 would otherwise become a date (or a ValueError); in a case it is just text.
 _PlainData.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, _NUMBERS.get(tag, regexp)) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    + ([(_AMBIGUOUS_TAG, _AMBIGUOUS_RE)] if first in "0123456789+-." else [])
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_PlainData.yaml_constructors = dict(yaml.constructor.SafeConstructor.yaml_constructors, **{
+    _AMBIGUOUS_TAG: lambda loader, node: AmbiguousNumber(loader.construct_scalar(node))})
+
+
+def number_hint(value) -> str | None:
+    """Why a string that looks like a number is not read as one (``1:30``, ``017``, ``1e26``), or None."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    for pattern, hint in _AMBIGUOUS:
+        if pattern.match(value):
+            return hint.format(text=value) + ": write the number in decimal digits (a float as 1.0e+26), " \
+                "or quote it if it is text"
+    return None
+
+
+def _ambiguous(value, prefix=()):
+    """The path of the first :class:`AmbiguousNumber` in ``value``, or None."""
+    if isinstance(value, AmbiguousNumber):
+        return prefix
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _ambiguous(item, prefix + (key,))
+        if found is not None:
+            return found
+    return None
 
 
 def _compose(text: str, loader_class):
@@ -182,7 +234,14 @@ def load_text(text: str, path: str = "<string>") -> LoadedDocument:
         raise CaseError(f"a case is a YAML mapping, found {type(data).__name__}", path=path, line=1)
     lines: dict[tuple, int] = {}
     _index_lines(node, (), lines)
-    return LoadedDocument(path=path, data=data, lines=lines)
+    doc = LoadedDocument(path=path, data=data, lines=lines)
+    where = _ambiguous(data)
+    if where is not None:
+        value = data
+        for part in where:
+            value = value[part]
+        raise doc.error(number_hint(value) or f"{value} is an ambiguous number", where)
+    return doc
 
 
 def load_file(path: str | Path) -> LoadedDocument:

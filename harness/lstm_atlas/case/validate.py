@@ -166,7 +166,24 @@ def _check_expect(doc, expect: dict, prefix: tuple) -> None:
                 _check_specifier(doc, block["when"][key], where + ("when", key))
 
 
+#: Largest seed: the harness seeds with keras.utils.set_random_seed, which refuses 2**32 and above (Keras 2 and 3).
+SEED_MAX = 2**32 - 1
+
+
+def _check_seed(doc, variant: dict, prefix: tuple) -> None:
+    """An integer the seeding call takes (the schema's "integer" also admits 1.0e+26, a float)."""
+    if "seed" not in variant:
+        return
+    seed = variant["seed"]
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise doc.error(f"a seed is an integer, found {type(seed).__name__} {seed!r}", prefix + ("seed",))
+    if not 0 <= seed <= SEED_MAX:
+        raise doc.error(f"seed {seed} is out of range: keras.utils.set_random_seed takes 0 to 2**32 - 1 "
+                        f"({SEED_MAX})", prefix + ("seed",))
+
+
 def _check_variant(doc: LoadedDocument, variant: dict, prefix: tuple) -> None:
+    _check_seed(doc, variant, prefix)
     data = variant.get("data", {})
     for name, spec in data.items():
         _check_tensor(doc, name, spec, prefix + ("data",))

@@ -12,21 +12,22 @@ from pathlib import Path
 
 from lstm_atlas.case.validate import Case
 from lstm_atlas.engine.match import describe
+from lstm_atlas.matrix import markdown as md
 from lstm_atlas.versions import label_order
 
 
 def describe_expectation(expect: dict) -> str:
     def one(block):
-        return describe(block, code=lambda t: f"`{t}`", regex=lambda t: f"matching `{t}`")
+        return describe(block, code=md.code, regex=lambda t: f"matching {md.code(t)}")
 
     lines = [one(expect)]
     for override in expect.get("overrides", []):
-        when = ", ".join(f"{k} {v}" if k in ("tf", "keras", "numpy") else f"{k}={v}"
-                         for k, v in override["when"].items())
+        when = md.text(", ".join(f"{k} {v}" if k in ("tf", "keras", "numpy") else f"{k}={v}"
+                              for k, v in override["when"].items()))
         body = one(override)
         if not any(k in override for k in ("raises", "ok", "crash")):  # refines only part of the base
-            parts = [f"message matching `{override['match']}`"] if override.get("match") else []
-            parts += [f"stage `{override['stage']}`"] if override.get("stage") else []
+            parts = [f"message matching {md.code(override['match'])}"] if override.get("match") else []
+            parts += [f"stage {md.code(override['stage'])}"] if override.get("stage") else []
             parts += [body] if body and not override.get("match") else []
             if "warns" in override and override["warns"] is None:
                 parts.append("no warning required")
@@ -36,9 +37,9 @@ def describe_expectation(expect: dict) -> str:
 
 
 def _claim_text(claim: dict) -> str:
-    said = (f"`{claim['raises']}`" + (f" at `{claim['stage']}`" if claim.get("stage") else "")
-            if "raises" in claim else "runs" + (f" with {claim['loss']} loss" if claim.get("loss") else ""))
-    return f"“{claim['text']}” (says: {said})"
+    said = (md.code(claim["raises"]) + (f" at {md.code(claim['stage'])}" if claim.get("stage") else "")
+            if "raises" in claim else "runs" + (f" with {md.text(claim['loss'])} loss" if claim.get("loss") else ""))
+    return f"“{md.text(claim['text'])}” (says: {said})"
 
 
 def version_span(labels: list[str]) -> str:
@@ -74,7 +75,7 @@ def _matrix_facts(merged: dict | None) -> tuple[dict, dict]:
             for device, by_env in devices.items():
                 for key, cell in by_env.items():
                     tf = envs.get(key, {}).get("tensorflow", key)
-                    label = f"{tf}{' (tf_keras)' if envs.get(key, {}).get('legacy_keras') else ''}"
+                    label = f"{md.text(tf)}{' (tf_keras)' if envs.get(key, {}).get('legacy_keras') else ''}"
                     if cell.get("claim_verdict") and device == "cpu":
                         claims[case_id][variant][label] = cell["claim_verdict"]
                     if cell.get("verdict") == "pass":
@@ -111,12 +112,13 @@ def render_catalog(cases: list[Case], merged: dict | None = None, root: str | Pa
         out += [f"## {family}", ""]
         for case in sorted(by_family[family], key=lambda c: c.id):
             spec = case.spec
-            out += [f"### {spec['title']}", "", f"`{case.id}` · tags: {', '.join(spec.get('tags', [])) or '—'}", ""]
+            out += [f"### {md.text(spec['title'])}", "",
+                    f"{md.code(case.id)} · tags: {md.text(', '.join(spec.get('tags', []))) or '—'}", ""]
             if spec.get("symptom"):
-                out += [f"**Symptom:** `{spec['symptom']}`", ""]
+                out += [f"**Symptom:** {md.code(spec['symptom'])}", ""]
             out += [f"**What TensorFlow does:** {describe_expectation(spec['expect'])}", "",
-                    f"**Cause:** {spec['cause'].strip()}", "",
-                    f"**Fix:** {spec['fix']['explanation'].strip()} "
+                    f"**Cause:** {md.text(spec['cause'].strip())}", "",
+                    f"**Fix:** {md.text(spec['fix']['explanation'].strip())} "
                     f"(fix expectation: {describe_expectation(case.variants['fix']['expect'])})", ""]
             for variant, claim in (("repro", spec.get("claim")), ("fix", spec["fix"].get("claim"))):
                 if not claim:
@@ -137,14 +139,14 @@ def render_catalog(cases: list[Case], merged: dict | None = None, root: str | Pa
             source = spec["source"]
             bits = []
             if source.get("seed"):
-                bits.append(f"seed article `{source['seed']}`" + (f", example {source['example']}"
-                                                                 if source.get("example") else "")
-                            + (f" ({source['variant']})" if source.get("variant") else ""))
+                bits.append(f"seed article {md.code(source['seed'])}" + (f", example {md.text(source['example'])}"
+                                                                      if source.get("example") else "")
+                            + (f" ({md.text(source['variant'])})" if source.get("variant") else ""))
             if source.get("url"):
-                bits.append(f"<{source['url']}>")
+                bits.append(md.url(source["url"]))
             if source.get("fuzz"):
-                bits.append(f"`lstm-atlas fuzz` map `{source['fuzz']}`")
+                bits.append(f"`lstm-atlas fuzz` map {md.code(source['fuzz'])}")
             if source.get("note"):
-                bits.append(source["note"])
-            out += [f"**Source:** {'; '.join(bits)}", "", f"Case file: `{_shown_path(case.path, root)}`", ""]
+                bits.append(md.text(source["note"]))
+            out += [f"**Source:** {'; '.join(bits)}", "", f"Case file: {md.code(_shown_path(case.path, root))}", ""]
     return "\n".join(out).rstrip() + "\n"

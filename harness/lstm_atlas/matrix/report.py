@@ -19,8 +19,8 @@ import jinja2
 from markupsafe import Markup
 
 from lstm_atlas.files import now_iso, write_bytes_atomic, write_json_atomic
+from lstm_atlas.matrix import markdown
 from lstm_atlas.matrix.diff import strip_volatile
-from lstm_atlas.matrix.markdown import cell as md_cell
 from lstm_atlas.matrix.merge import Matrix
 from lstm_atlas.matrix.plot import DARK, TRANSITION_COLOURS, outcomes_png, palette, transitions
 from lstm_atlas.matrix.upgrade import (
@@ -195,6 +195,15 @@ def _default_upgrade(matrix: Matrix) -> dict | None:
     return upgrade(matrix, *pair) if pair else None
 
 
+def _markdown_templates() -> jinja2.Environment:
+    """report.md is posted as a PR comment: every value it prints is escaped (matrix/markdown.py)."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("lstm_atlas.matrix", "templates"),
+                             finalize=markdown.cell, keep_trailing_newline=True)
+    env.filters["code"] = markdown.code
+    env.filters["md"] = markdown.cell
+    return env
+
+
 def render(matrix: Matrix) -> dict[str, str | bytes]:
     rows = _rows(matrix)
     totals = _totals(matrix)
@@ -213,9 +222,8 @@ def render(matrix: Matrix) -> dict[str, str | bytes]:
                "upgrade_json": json_for_script(upgrade_data(matrix)),
                "gpu_ran": "gpu" in _devices(matrix)}
     env = _templates()
-    env.filters["md"] = md_cell
     md_rows = [r for r in rows if r["device"] == "cpu"]
-    return {"report.md": env.get_template("report.md.j2").render(dict(context, rows=md_rows)),
+    return {"report.md": _markdown_templates().get_template("report.md.j2").render(dict(context, rows=md_rows)),
             "report.html": env.get_template("report.html.j2").render(context),
             PICTURE: png}
 
