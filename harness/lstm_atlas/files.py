@@ -82,7 +82,12 @@ def _write_bytes_atomic(target: Path, content: bytes, durable: bool) -> None:
     os.umask(umask)
     try:
         os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; results are meant to be shared
-        with os.fdopen(fd, "wb") as handle:
+        try:
+            handle = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)  # not yet owned by a file object
+            raise
+        with handle:
             handle.write(content)
             handle.flush()
             if durable:
