@@ -8,6 +8,7 @@ whole new one, never a torn one.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import os
 import sys
@@ -76,7 +77,10 @@ def write_bytes_atomic(path: str | os.PathLike, content: bytes, durable: bool = 
 
 
 def _write_bytes_atomic(target: Path, content: bytes, durable: bool) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file where a folder should be: say that, not "File exists"
+        raise NotADirectoryError(errno.ENOTDIR, f"{os.strerror(errno.ENOTDIR)} (a file is in the way)") from None
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     umask = os.umask(0)
     os.umask(umask)
