@@ -16,18 +16,22 @@ COMMITTED_MERGED = os.path.join("reports", "merged.json")
 
 
 def _cmd_validate(args) -> int:
+    from lstm_atlas.case.discover import SUFFIXES, case_dir_of
+    from lstm_atlas.case.library import duplicate_id_error
     from lstm_atlas.case.validate import load_case
 
-    paths = [Path(p) for pattern in args.paths for p in (sorted(Path(pattern).rglob("*.yaml"))
-                                                          if Path(pattern).is_dir() else [Path(pattern)])]
-    from lstm_atlas.case.library import duplicate_id_error
+    def found(folder: Path) -> list[Path]:  # .yaml and .yml, as pytest collects them
+        return sorted(p for suffix in SUFFIXES for p in folder.rglob(f"*{suffix}"))
 
+    paths = [Path(p) for pattern in args.paths for p in (found(Path(pattern)) if Path(pattern).is_dir()
+                                                          else [Path(pattern)])]
     bad = 0
-    seen: dict[str, Path] = {}
+    seen: dict[Path, dict[str, Path]] = {}  # per case folder that pytest collects as one library
     for path in paths:
         try:
             case = load_case(path)
-            duplicate_id_error(case, seen)
+            if (library := case_dir_of(path)) is not None:  # fuzz candidates per env may share ids
+                duplicate_id_error(case, seen.setdefault(library, {}))
         except Exception as exc:  # noqa: BLE001 - one line per bad file, never a traceback
             bad += 1
             print(exc.located() if isinstance(exc, CaseError) else f"{path}: {type(exc).__name__}: {exc}")
