@@ -228,3 +228,40 @@ def test_second_run_reuses_results_and_an_edit_reruns_only_that_case(pytester, c
     forced = pytester.runpytest_subprocess(*argv, "--atlas-no-cache", "--atlas-results", "r4.json")
     forced.assert_outcomes(passed=5, failed=1)
     assert not any(i.get("cached") for i in _by_name(pytester.path / "r4.json").values())
+
+
+def _entry_path(tmp_path):
+    return tmp_path / key()[:2] / f"{key()}.json"
+
+
+@pytest.mark.parametrize("edit", [
+    lambda e: e["record"].update(verdict="pass"),  # fail edited to pass
+    lambda e: e.update(failure_block=None),
+    lambda e: e["environment"].update(tensorflow="9.9.9"),
+    lambda e: e.update(observed_at="2000-01-01T00:00:00+00:00"),
+    lambda e: e.pop("digest"),
+])
+def test_a_tampered_entry_is_a_counted_miss(tmp_path, edit):
+    store = cache.ResultCache(tmp_path)
+    store.put(key(), dict(RECORD, verdict="fail"), ENV, "expected: raises TypeError")
+    entry = json.loads(_entry_path(tmp_path).read_text())
+    assert entry["digest"] == cache.entry_digest(key(), entry)
+    edit(entry)
+    _entry_path(tmp_path).write_text(json.dumps(entry))
+    assert store.get(key()) is None
+    assert store.rejected == {key()}
+
+
+def test_an_intact_entry_is_believed_and_not_counted(tmp_path):
+    store = cache.ResultCache(tmp_path)
+    store.put(key(), dict(RECORD, verdict="fail"), ENV, "block")
+    assert store.get(key())["record"]["verdict"] == "fail" and not store.rejected
+    assert cache.ResultCache(tmp_path).get(key(device="gpu")) is None  # no entry: a plain miss
+
+
+def test_an_entry_of_another_format_is_a_plain_miss(tmp_path):
+    store = cache.ResultCache(tmp_path)
+    store.put(key(), RECORD, ENV)
+    entry = json.loads(_entry_path(tmp_path).read_text())
+    _entry_path(tmp_path).write_text(json.dumps(dict(entry, format=cache.CACHE_FORMAT - 1)))
+    assert store.get(key()) is None and not store.rejected

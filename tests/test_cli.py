@@ -13,7 +13,7 @@ import pytest
 from lstm_atlas import cli
 from lstm_atlas.matrix.results import read_results
 
-from .conftest import BROKEN_DIR, CASES_DIR, ROOT, broken_expectations
+from .conftest import BROKEN_DIR, CASES_DIR, ROOT, broken_expectations, good_case
 
 DATA = Path(__file__).parent / "data"
 
@@ -145,3 +145,16 @@ def test_catalog_over_a_malformed_case_is_one_line_and_exit_2(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert err.startswith("lstm-atlas: error: ") and "broken.yaml" in err and err.count("\n") == 1
     assert "Traceback" not in err and not (tmp_path / "catalog.md").exists()
+
+
+def test_validate_checks_duplicate_ids_per_case_library_only(tmp_path, monkeypatch, capsys):
+    for folder in ("cases/a", "cases/b", "candidates/tf215", "candidates/tf221"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "good-case.yaml").write_text(good_case())
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["validate", "candidates"]) == 0  # one candidate per environment: the same id is fine
+    assert capsys.readouterr().out.splitlines() == ["2 valid, 0 invalid"]
+    assert cli.main(["validate", "cases"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "cases/b/good-case.yaml:1: field 'id': duplicate case id 'good-case': already used by cases/a/good-case.yaml",
+        "1 valid, 1 invalid"]

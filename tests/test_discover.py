@@ -59,3 +59,30 @@ def test_foreign_and_unreadable_files_are_not_cases(tmp_path):
     big.write_text("rows:\n" + "  - x\n" * 200_000 + "id: a\nfamily: b\n")  # keys beyond the sniffed head
     assert not discover.is_case_file(big, root=tmp_path)
     assert Path(big).stat().st_size > discover.SNIFF_BYTES
+
+
+def test_a_byte_order_mark_does_not_hide_a_case(tmp_path):
+    assert discover.declares_case("\ufeff" + good_case())
+    assert discover.declares_case("\ufeff" + HEADER + "whatever: 1\n")
+    case = tmp_path / "cases" / "a.yaml"
+    case.parent.mkdir()
+    case.write_bytes(b"\xef\xbb\xbf" + good_case().encode())
+    assert discover.is_case_file(case, root=tmp_path)
+
+
+def test_in_an_atlas_library_every_yaml_file_is_a_case(tmp_path):
+    folder = tmp_path / "cases"
+    (folder / "input-rank").mkdir(parents=True)
+    (folder / "input-rank" / "good.yaml").write_text(HEADER + "id: good\n")
+    broken = folder / "input-rank" / "broken.yaml"
+    broken.write_text("id: broken\n  title: [oops\n")  # broken before its family: line
+    undeclared = folder / "notes.yaml"
+    undeclared.write_text("just: a mapping\n")
+    assert discover.is_case_file(broken, root=tmp_path)
+    assert discover.is_case_file(undeclared, root=tmp_path)
+    assert not discover.is_case_file(folder / "notes.json", root=tmp_path)
+    # another project's cases/ folder, where nothing declares itself, stays its own
+    other = tmp_path / "other" / "cases" / "login.yaml"
+    other.parent.mkdir(parents=True)
+    other.write_text("id: login\nsteps: [open]\n")
+    assert not discover.is_case_file(other, root=tmp_path / "other")

@@ -102,8 +102,26 @@ def test_a_results_file_adds_to_or_replaces_a_merged_one(recorded, tmp_path):
     assert matrix.env_keys() == ["tf215", "tf221-keras-latest"]
     replaced = copy.deepcopy(recorded[0][1])
     replaced["items"][0]["verdict"] = "fail"
-    matrix = merge([("merged.json", only_215), ("new215.json", replaced)])
+    with pytest.raises(InputError, match=r"\(in merged.json\) and new215.json both hold environment tf215"):
+        merge([("merged.json", only_215), ("new215.json", replaced)])
+    matrix = merge([("merged.json", only_215), ("new215.json", replaced)], replace=True)
     assert matrix.sources["tf215"] == "new215.json"
+
+
+def test_two_environments_of_one_name_get_two_keys(recorded):
+    other = copy.deepcopy(recorded[1][1])
+    other["environment"]["numpy"] = "1.26.4"  # another venv also called .venv: same key, other identity
+    other["items"][0]["verdict"] = "fail"
+    matrix = merge([recorded[1], ("other.json", other)])
+    assert len(matrix.env_keys()) == 2 and matrix.env_keys()[0] == "tf221"
+    second = matrix.env_keys()[1]
+    assert second.startswith("tf221-") and matrix.sources[second] == "other.json"
+    first = other["items"][0]
+    cell = matrix.cells[(first["case_id"], first["variant"], first["device_kind"])]
+    assert cell[second]["verdict"] == "fail" and cell["tf221"]["verdict"] != "fail"
+    # the key is stable: merging the merged matrix again gives the same keys
+    again = merge([("m.json", json.loads(json.dumps(matrix.to_json())))])
+    assert again.env_keys() == matrix.env_keys()
 
 
 def test_the_committed_merged_file_is_readable():

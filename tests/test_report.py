@@ -18,6 +18,7 @@ from packaging.version import Version
 
 from lstm_atlas import cli
 from lstm_atlas.case.library import load_library
+from lstm_atlas.errors import InputError
 from lstm_atlas.matrix import catalog
 from lstm_atlas.matrix.diff import cell_changes, same_message, strip_volatile, upgrade_diff
 from lstm_atlas.matrix.merge import merge, pick_env, read_merged
@@ -55,10 +56,12 @@ def test_merge_orders_envs_by_version_and_tolerates_partial_sets(recorded):
     assert "tf215" not in cells and "tf221" in cells
 
 
-def test_same_env_twice_keeps_the_later_file(recorded):
+def test_same_env_twice_keeps_the_later_file_only_when_asked(recorded):
     later = copy.deepcopy(recorded[1][1])
     later["items"][0]["verdict"] = "fail"
-    matrix = merge([recorded[1], ("later.json", later)])
+    with pytest.raises(InputError, match=r"results-tf221.json and later.json both hold environment tf221"):
+        merge([recorded[1], ("later.json", later)])
+    matrix = merge([recorded[1], ("later.json", later)], replace=True)
     assert matrix.sources["tf221"] == "later.json"
 
 

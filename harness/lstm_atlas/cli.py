@@ -16,14 +16,22 @@ COMMITTED_MERGED = os.path.join("reports", "merged.json")
 
 
 def _cmd_validate(args) -> int:
+    from lstm_atlas.case.discover import SUFFIXES, case_dir_of
+    from lstm_atlas.case.library import duplicate_id_error
     from lstm_atlas.case.validate import load_case
 
-    paths = [Path(p) for pattern in args.paths for p in (sorted(Path(pattern).rglob("*.yaml"))
-                                                          if Path(pattern).is_dir() else [Path(pattern)])]
+    def found(folder: Path) -> list[Path]:  # .yaml and .yml, as pytest collects them
+        return sorted(p for suffix in SUFFIXES for p in folder.rglob(f"*{suffix}"))
+
+    paths = [Path(p) for pattern in args.paths for p in (found(Path(pattern)) if Path(pattern).is_dir()
+                                                          else [Path(pattern)])]
     bad = 0
+    seen: dict[Path, dict[str, Path]] = {}  # per case folder that pytest collects as one library
     for path in paths:
         try:
-            load_case(path)
+            case = load_case(path)
+            if (library := case_dir_of(path)) is not None:  # fuzz candidates per env may share ids
+                duplicate_id_error(case, seen.setdefault(library, {}))
         except Exception as exc:  # noqa: BLE001 - one line per bad file, never a traceback
             bad += 1
             print(exc.located() if isinstance(exc, CaseError) else f"{path}: {type(exc).__name__}: {exc}")
@@ -43,10 +51,14 @@ def _cmd_catalog(args) -> int:
 
 
 def _expand(patterns) -> list[str]:
+    """Each argument as a path when it names one (brackets, spaces and any suffix included:
+    it is then read or refused, never dropped); else as a glob, whose ``.json`` hits count."""
     paths = []
     for pattern in patterns:
-        hits = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
-        paths.extend(p for p in hits if p.endswith(".json"))
+        if os.path.lexists(pattern) or not any(c in pattern for c in "*?["):
+            paths.append(pattern)
+            continue
+        paths.extend(p for p in sorted(glob.glob(pattern)) if p.endswith(".json"))
     return paths
 
 
@@ -71,7 +83,7 @@ def _cmd_report(args) -> int:
     from lstm_atlas.matrix.merge import merge_files
     from lstm_atlas.matrix.report import write_report
 
-    matrix = merge_files(_inputs(args.results, args.results_dir, args.merged))
+    matrix = merge_files(_inputs(args.results, args.results_dir, args.merged), replace=args.replace)
     written = write_report(matrix, args.out)
     fuzz_dir = Path(args.out) / "fuzz"
     if read_maps(fuzz_dir):  # the fuzz maps of every version side by side, next to the report
@@ -88,7 +100,7 @@ def _cmd_diff(args) -> int:
     from lstm_atlas.matrix.diff import render_diff_text, upgrade_diff
     from lstm_atlas.matrix.merge import merge_files
 
-    matrix = merge_files(_inputs(args.results, args.results_dir, args.merged))
+    matrix = merge_files(_inputs(args.results, args.results_dir, args.merged), replace=args.replace)
     try:
         diff = upgrade_diff(matrix, args.old, args.new, device=args.device)
     except KeyError as exc:
@@ -162,6 +174,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="reports")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
+    p.add_argument("--replace", action="store_true",
+                   help="a later file for an environment already read replaces it (default: an error naming both)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("diff", help="what changes per case when upgrading, e.g. `lstm-atlas diff 2.15 2.16`")
@@ -172,6 +186,8 @@ def main(argv=None) -> int:
     p.add_argument("--results-dir", default="results")
     p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    p.add_argument("--replace", action="store_true",
+                   help="a later file for an environment already read replaces it (default: an error naming both)")
     p.set_defaults(func=_cmd_diff)
 
     p = sub.add_parser("upgrade", help="what breaks when moving from TF A to TF B, most harmful first, "
@@ -216,6 +232,9 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # `lstm-atlas validate | head`: the reader left, nothing to report
         sys.stderr.close()
         return 1
+    except OSError as exc:  # e.g. a read-only --out folder that cannot be created
+        print(f"lstm-atlas: error: cannot write {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

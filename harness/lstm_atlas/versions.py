@@ -7,6 +7,8 @@ fuzz maps name each environment by one key: all of them ask here.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 from packaging.version import InvalidVersion, Version
@@ -76,3 +78,21 @@ def env_key(environment: dict) -> str:
         return name
     numbers = release(environment.get("tensorflow")) + (0, 0)
     return f"tf{numbers[0]}{numbers[1]}" + ("-legacy" if environment.get("legacy_keras") else "")
+
+
+#: What makes two environments the same one: two results files of one identity and one key
+#: are two runs of one environment; of two identities, two environments that share a name.
+IDENTITY_FIELDS = ("tensorflow", "keras", "numpy", "python", "legacy_keras")
+
+
+def env_identity(environment: dict) -> dict:
+    """The versions and device kinds that decide outcomes (not the name, not the machine's hostname)."""
+    identity = {name: environment.get(name) for name in IDENTITY_FIELDS}
+    identity["device_kinds"] = sorted({str(d).rstrip("0123456789") for d in environment.get("devices") or []})
+    return identity
+
+
+def identity_tag(environment: dict) -> str:
+    """A short, stable tag of :func:`env_identity`, to tell apart two environments of one name."""
+    text = json.dumps(env_identity(environment), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lstm_atlas.case.validate import Case, load_case
+from lstm_atlas.errors import CaseError
 
 
 def case_files(cases_dir: str | Path) -> list[Path]:
@@ -16,6 +17,23 @@ def case_files(cases_dir: str | Path) -> list[Path]:
     return sorted(Path(cases_dir).rglob("*.yaml"))
 
 
+def duplicate_id_error(case: Case, seen: dict[str, Path]) -> None:
+    """Raise :class:`CaseError` naming both files when ``case``'s id is already in ``seen`` (id -> file).
+
+    Two files of one id would be one report cell: one file's results would hide the other's.
+    """
+    first = seen.setdefault(case.id, Path(case.path))
+    if first != Path(case.path):
+        raise CaseError(f"duplicate case id {case.id!r}: already used by {first}", path=str(case.path),
+                        line=case.line_of("id"), field="id")
+
+
 def load_library(cases_dir: str | Path) -> list[Case]:
-    """Every case under ``cases_dir``; a malformed one raises its located :class:`CaseError`."""
-    return [load_case(p) for p in case_files(cases_dir)]
+    """Every case under ``cases_dir``; a malformed one, or a second file of one id, raises its :class:`CaseError`."""
+    seen: dict[str, Path] = {}
+    cases = []
+    for path in case_files(cases_dir):
+        case = load_case(path)
+        duplicate_id_error(case, seen)
+        cases.append(case)
+    return cases

@@ -18,7 +18,7 @@ from lstm_atlas.errors import InputError
 from lstm_atlas.files import now_iso, read_json_file
 from lstm_atlas.matrix.results import RESULTS_SCHEMA_NAME, check_results, record_from_nodeid, run_state
 from lstm_atlas.normalise import message_core
-from lstm_atlas.versions import env_key, env_sort_key
+from lstm_atlas.versions import env_identity, env_key, env_sort_key, identity_tag
 
 MERGED_SCHEMA = "lstm-atlas-merged"
 MERGED_VERSION = 2
@@ -99,6 +99,11 @@ class _EnvPart:
     cells: dict  # (case_id, variant, device_kind) -> cell
     invalid: list
     run: dict
+    #: The file this part was read from (a merged file's parts keep their results file as ``source``).
+    origin: str = ""
+
+    def named(self) -> str:
+        return self.source if not self.origin or self.origin == self.source else f"{self.source} (in {self.origin})"
 
 
 def _worse(existing: dict, new: dict) -> dict:
@@ -134,7 +139,8 @@ def _part_from_results(path: str, doc: dict) -> _EnvPart | dict:
 def _parts_from_merged(path: str, doc: dict) -> tuple[list[_EnvPart], list[dict]]:
     parts = {key: _EnvPart(key, doc.get("sources", {}).get(key, path), env, doc.get("cases", {}), {},
                            doc.get("invalid", {}).get(key, []),
-                           doc.get("runs", {}).get(key, {"state": "complete", "reason": None, "exit_status": None}))
+                           doc.get("runs", {}).get(key, {"state": "complete", "reason": None, "exit_status": None}),
+                           origin=path)
              for key, env in doc.get("environments", {}).items()}
     for case_id, variants in doc.get("results", {}).items():
         for variant, devices in variants.items():
@@ -145,11 +151,33 @@ def _parts_from_merged(path: str, doc: dict) -> tuple[list[_EnvPart], list[dict]
     return list(parts.values()), list(doc.get("missing", []))
 
 
-def combine(parts: list[_EnvPart], missing: list[dict] | None = None) -> Matrix:
-    """Environments into one matrix; a later part for the same env key replaces an earlier one."""
+def _place(by_env: dict, part: _EnvPart, replace: bool) -> None:
+    """Put ``part`` under its key: never silently over another environment's results.
+
+    The same key and the same identity (:func:`env_identity`) is two runs of one environment:
+    an error naming both files unless ``replace`` asks for the later one. The same key for
+    another identity (two venvs both named ``.venv`` on TF 2.21 with another numpy) is another
+    environment: it gets the key plus a tag of its identity.
+    """
+    held = by_env.get(part.key)
+    if held is None:
+        by_env[part.key] = part
+        return
+    if env_identity(held.environment) == env_identity(part.environment):
+        if not replace:
+            raise InputError(f"{held.named()} and {part.named()} both hold environment {part.key} "
+                             "(same versions and devices); pass --replace to keep the later one")
+        by_env[part.key] = part
+        return
+    part.key = f"{part.key}-{identity_tag(part.environment)}"
+    _place(by_env, part, replace)
+
+
+def combine(parts: list[_EnvPart], missing: list[dict] | None = None, replace: bool = False) -> Matrix:
+    """Environments into one matrix; one environment twice is an error unless ``replace`` (the later wins)."""
     by_env: dict[str, _EnvPart] = {}
     for part in parts:
-        by_env[part.key] = part
+        _place(by_env, part, replace)
     ordered = sorted(by_env.values(), key=lambda part: env_sort_key(part.environment))
     environments, cases, cells, invalid, sources, runs = {}, {}, {}, {}, {}, {}
     for part in ordered:
@@ -165,8 +193,11 @@ def combine(parts: list[_EnvPart], missing: list[dict] | None = None) -> Matrix:
     return Matrix(environments, dict(sorted(cases.items())), cells, invalid, sources, runs, list(missing or []))
 
 
-def merge(documents: list[tuple[str, dict]]) -> Matrix:
-    """Merge (path, document) pairs: results documents and merged documents alike, in order."""
+def merge(documents: list[tuple[str, dict]], replace: bool = False) -> Matrix:
+    """Merge (path, document) pairs: results documents and merged documents alike, in order.
+
+    ``replace``: a later file for an environment already read replaces it (else an error).
+    """
     parts: list[_EnvPart] = []
     missing: list[dict] = []
     for path, doc in documents:
@@ -180,7 +211,7 @@ def merge(documents: list[tuple[str, dict]]) -> Matrix:
             missing.append(part)
         else:
             parts.append(part)
-    return combine(parts, missing)
+    return combine(parts, missing, replace)
 
 
 def read_input(path: str | Path) -> dict:
@@ -213,8 +244,8 @@ def read_merged(path: str | Path, missing_ok: bool = False) -> dict | None:
     return doc
 
 
-def merge_files(paths) -> Matrix:
-    return merge([(str(p), read_input(p)) for p in paths])
+def merge_files(paths, replace: bool = False) -> Matrix:
+    return merge([(str(p), read_input(p)) for p in paths], replace)
 
 
 def pick_env(matrix: Matrix, selector: str) -> str:

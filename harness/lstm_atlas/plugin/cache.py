@@ -19,7 +19,11 @@ An entry holds the item's record (what the results file gets), the environment i
 observed in, the failure block for a cached failure, and the date it was observed. Only
 deterministic verdicts (pass, fail, skip) are stored; a crash, timeout or error is run again.
 Entries are written atomically, one file per key, so xdist workers and tox envs can share
-one cache folder. A damaged or oversized entry is a miss, never an error.
+one cache folder. A damaged or oversized entry is a miss, never an error. Each entry carries
+a digest (:func:`entry_digest`: sha256 over the key and the canonical JSON of the record, the
+environment, the failure block and the date); an entry whose digest does not match (edited
+from fail to pass, say) is a miss that is counted in :attr:`ResultCache.rejected`, and the
+run says how many it re-ran: a tampered entry is never believed.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from pathlib import Path
 from lstm_atlas.files import now_iso, write_bytes_atomic
 
 #: Bumped when the entry layout or the key recipe changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 CACHE_DIR_ENV = "ATLAS_CACHE_DIR"
 DEFAULT_DIR_NAME = ".atlas-cache"
 CACHEABLE_VERDICTS = frozenset({"pass", "fail", "skip"})
@@ -154,11 +158,21 @@ def item_key(case_bytes: bytes, variant: str, device: str, options: dict,
     return _sha256(json.dumps(parts, sort_keys=True, default=str).encode())
 
 
+def entry_digest(key: str, entry: dict) -> str:
+    """sha256 over the key and the canonical JSON of what an entry asserts."""
+    content = {name: entry.get(name) for name in ("format", "observed_at", "record", "environment",
+                                                  "failure_block")}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _sha256(key.encode("utf-8") + b"\0" + canonical.encode("utf-8"))
+
+
 class ResultCache:
     """One folder of entries, ``<root>/<key[:2]>/<key>.json``."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
+        #: Keys whose entry failed its digest in this process (tampered or damaged): run again.
+        self.rejected: set[str] = set()
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
@@ -167,23 +181,35 @@ class ResultCache:
         path = self._path(key)
         try:
             if path.stat().st_size > MAX_ENTRY_BYTES:
+                self.rejected.add(key)
                 return None
             entry = json.loads(path.read_bytes())
-        except (OSError, ValueError):
+        except OSError:
+            return None  # no entry (or none we may read): a plain miss
+        except ValueError:
+            self.rejected.add(key)
             return None
-        if not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT or entry.get("key") != key \
+        if isinstance(entry, dict) and entry.get("format") != CACHE_FORMAT:
+            return None  # another layout (an older harness): a plain miss
+        if not isinstance(entry, dict) or entry.get("key") != key or entry.get("digest") != entry_digest(key, entry) \
                 or not isinstance(entry.get("record"), dict) \
                 or entry["record"].get("verdict") not in CACHEABLE_VERDICTS:
+            self.rejected.add(key)
             return None
         return entry
 
     def put(self, key: str, record: dict, environment: dict | None, failure_block: str | None = None) -> bool:
-        """Store one item's outcome; False (and nothing written) for verdicts that are not stored."""
+        """Store one item's outcome; False (and nothing written) for verdicts that are not stored.
+
+        A write that fails raises :class:`~lstm_atlas.files.WriteError` and leaves no file.
+        """
         if record.get("verdict") not in CACHEABLE_VERDICTS:
             return False
         stored = {k: v for k, v in record.items() if k not in ("cached", "observed_at")}
         entry = {"format": CACHE_FORMAT, "key": key, "observed_at": now_iso(), "record": stored,
                  "environment": environment, "failure_block": failure_block}
+        entry = json.loads(json.dumps(entry, default=str))  # the digest covers what a reader will see
+        entry["digest"] = entry_digest(key, entry)
         content = json.dumps(entry, default=str).encode("utf-8")
         if len(content) > MAX_ENTRY_BYTES:
             return False

@@ -1,7 +1,9 @@
 """Collection: a case file is a ``pytest.File`` that yields one item per variant and device.
 
 A file that cannot be loaded or prepared yields one ``<stem>[invalid]`` item instead, so
-every other file still runs. Items whose result is in the cache are collected with it, and
+every other file still runs; so does a file that resolves outside the rootdir (a symlink to
+a case elsewhere is never run) and a second file declaring an id already collected (two
+files of one id would share one report cell). Items whose result is in the cache are collected with it, and
 TensorFlow is not imported for a file whose items are all cached.
 """
 
@@ -11,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from lstm_atlas.case.library import duplicate_id_error
 from lstm_atlas.case.schema import VARIANTS
 from lstm_atlas.case.validate import load_case
 from lstm_atlas.errors import CaseError
 from lstm_atlas.plugin import cache
 from lstm_atlas.plugin.items import CaseItem, InvalidCaseItem
-from lstm_atlas.plugin.keys import CACHE_STASH
+from lstm_atlas.plugin.keys import CACHE_REJECTED_KEY, CACHE_STASH, SEEN_IDS_KEY
 from lstm_atlas.plugin.session import session_environment
 
 
@@ -38,7 +41,9 @@ class CaseFile(pytest.File):
 
     def collect(self):
         try:
+            self._inside_rootdir()
             case = load_case(self.path)
+            duplicate_id_error(case, self.config.stash.setdefault(SEEN_IDS_KEY, {}))
             keys, reused = self._cached(case)
             prepared = dict.fromkeys(VARIANTS)
             if not keys or len(reused) < len(keys):  # something to run: TensorFlow is needed
@@ -60,12 +65,22 @@ class CaseFile(pytest.File):
                                             variant=variant, device=device, prepared=prepared[variant],
                                             cache_key=keys.get((variant, device)),
                                             cached=reused.get((variant, device)))
+                if (key := keys.get((variant, device))) is not None and key in self.config.stash[CACHE_STASH].rejected:
+                    item.user_properties.append((CACHE_REJECTED_KEY, key))
                 item.add_marker("atlas")
                 item.add_marker(case.family)
                 for tag in case.tags:
                     self.config.addinivalue_line("markers", f"{tag}: case tag")
                     item.add_marker(tag)
                 yield item
+
+    def _inside_rootdir(self) -> None:
+        """Refuse a file that resolves outside the rootdir: its content is nobody's review."""
+        resolved = Path(self.path).resolve()
+        root = Path(self.config.rootpath).resolve()
+        if not resolved.is_relative_to(root):
+            raise CaseError(f"resolves to {resolved}, outside the rootdir {root}; a case outside the project "
+                            "is not run (copy it in instead of linking it)", path=str(self.path))
 
     def _cached(self, case) -> tuple[dict, dict]:
         """Cache keys of this file's items, and the entries already stored for them."""

@@ -54,7 +54,9 @@ def pytest_configure(config):
         cache.cache_root(config.rootpath))
     if not _is_worker(config):
         # inert until it sees an atlas item or --atlas-results asks for a file
-        config.pluginmanager.register(ResultsRecorder(config), "lstm-atlas-recorder")
+        recorder = ResultsRecorder(config)
+        recorder.acquire()  # a second run on one results path stops here, with one line
+        config.pluginmanager.register(recorder, "lstm-atlas-recorder")
 
 
 def activate(config) -> None:

@@ -16,9 +16,10 @@ from lstm_atlas.engine import deadline
 from lstm_atlas.engine.match import claim_verdict, describe, effective_expectation, verdict
 from lstm_atlas.engine.observe import Observation
 from lstm_atlas.errors import CaseError
+from lstm_atlas.files import WriteError
 from lstm_atlas.matrix import results as record
 from lstm_atlas.plugin import cache
-from lstm_atlas.plugin.keys import CACHE_STASH, CASE_KEY, ENV_KEY, RECORD_KEY
+from lstm_atlas.plugin.keys import CACHE_STASH, CACHE_WRITE_FAILED_KEY, CASE_KEY, ENV_KEY, RECORD_KEY
 from lstm_atlas.plugin.session import session_environment
 
 
@@ -112,7 +113,10 @@ class CaseItem(pytest.Item):
     def _remember(self, env: dict, block: str | None = None) -> None:
         store = self.config.stash[CACHE_STASH]
         if store is not None and self.cache_key is not None and self.recorded is not None:
-            store.put(self.cache_key, self.recorded, env, block)
+            try:
+                store.put(self.cache_key, self.recorded, env, block)
+            except WriteError as exc:  # the observed verdict stands; it is only not cached
+                self.user_properties.append((CACHE_WRITE_FAILED_KEY, str(exc)))
 
     def _replay(self, entry: dict) -> None:
         """Report a cached outcome as if it had just run; TensorFlow is not touched."""
