@@ -20,6 +20,9 @@ import fnmatch
 import re
 from pathlib import Path
 
+from lstm_atlas.errors import InputError
+from lstm_atlas.files import read_bounded
+
 SUFFIXES = (".yaml", ".yml")
 DEFAULT_CASE_DIRS = ("cases",)
 SNIFF_BYTES = 64 * 1024
@@ -52,9 +55,8 @@ def is_case_file(path: Path, patterns=DEFAULT_CASE_DIRS, root: Path | None = Non
     """Both rules; an unreadable file is not a case (it is somebody else's business)."""
     if not in_case_dir(path, patterns, root):
         return False
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(SNIFF_BYTES).decode("utf-8", "replace")
-    except OSError:
+    try:  # non-blocking and regular files only: a FIFO named x.yaml must not hang collection
+        head = read_bounded(path, SNIFF_BYTES, truncate=True).decode("utf-8", "replace")
+    except InputError:
         return False
     return declares_case(head)
