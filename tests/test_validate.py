@@ -108,3 +108,21 @@ def test_any_mutation_of_a_case_is_valid_or_a_located_case_error(path, new):
         build_case(doc)
     except CaseError as exc:
         assert exc.message
+
+
+def test_a_pattern_that_backtracks_catastrophically_is_refused_with_its_location():
+    text = good_case(match=r"^(?:.|\\S)*QQQ$")
+    with pytest.raises(CaseError) as info:
+        build_case(load_text(text, "good-case.yaml"))
+    assert info.value.field == "expect.match"
+    assert info.value.line == next(i for i, line in enumerate(text.splitlines(), 1) if "QQQ" in line)
+    assert "backtrack catastrophically" in info.value.message
+
+
+def test_a_pattern_re2_cannot_compile_is_refused_in_an_override():
+    text = good_case().replace("expect:\n", "expect:\n  overrides:\n    - when: {tf: '<2.16'}\n"
+                                            "      match: '(a)\\1'\n", 1)
+    with pytest.raises(CaseError) as info:
+        build_case(load_text(text))
+    assert info.value.field == "expect.overrides[0].match"
+    assert "RE2" in info.value.message
