@@ -244,6 +244,18 @@ def _fuzz_bad_arguments(tmp):
     assert not (tmp / "f").exists()
 
 
+def _explain_undecodable_argv(tmp):
+    """Bytes that are not UTF-8 in the argument arrive as surrogates; RE2 and stdout cannot take those."""
+    arg = os.fsdecode(b"ValueError: \xff\xfe expected ndim=3, found ndim=2")
+    result = cli(["explain", arg], cwd=tmp)
+    _finished_without_traceback(result, 0, 1)
+    assert "cannot read" not in result.stderr and "input-rank" in result.stdout, result.stderr + result.stdout[:500]
+
+
+def _explain_bad_limit(tmp):
+    assert_one_line_error(cli(["explain", "--limit", "0", "x"], cwd=tmp), "--limit", "at least 1")
+
+
 def _report_unreadable_path(tmp):
     (tmp / "folder.json").mkdir()
     assert_one_line_error(cli(["report", str(tmp / "folder.json"), "--out", str(tmp / "out")], cwd=tmp),
@@ -279,4 +291,6 @@ ROWS = [
     Row("traceback", "an error message never repeats a 300 KB value", _error_repeats_no_huge_value, seconds=20),
     Row("traceback", "fuzz with bad arguments", _fuzz_bad_arguments, seconds=40),
     Row("traceback", "report on a path that is a folder", _report_unreadable_path, seconds=20),
+    Row("traceback", "explain with bytes that are not UTF-8 in its argument", _explain_undecodable_argv, seconds=20),
+    Row("traceback", "explain --limit 0", _explain_bad_limit, seconds=20),
 ]

@@ -6,6 +6,7 @@ index (YAML, jsonschema) is imported inside ``--build-index``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -25,8 +26,8 @@ def _query_text(args) -> str | None:
     if args.file:
         raw = read_bounded(args.file, MAX_QUERY_BYTES, truncate=True)  # InputError: one line, exit 2
         return raw.decode("utf-8", "replace")
-    if args.message:
-        return " ".join(args.message)
+    if args.message:  # undecodable argv bytes arrive as surrogates: make them U+FFFD like the other inputs
+        return " ".join(args.message).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if sys.stdin is not None and not sys.stdin.isatty():
         stream = getattr(sys.stdin, "buffer", None)
         if stream is None:  # a text stream without bytes underneath (embedded use)
@@ -53,7 +54,7 @@ def run_cli(args) -> int:
     try:
         index = load_index(args.index)
         answer = explain(text, index, tf=args.tf, keras=args.keras, device=args.device, limit=args.limit)
-    except (OSError, ValueError) as exc:  # InputError is a ValueError: a missing, huge or malformed index
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # InputError is a ValueError: missing, huge, malformed
         print(f"cannot read the explain index: {one_line(exc)}", file=sys.stderr)
         return 2
     if args.json:
@@ -66,6 +67,16 @@ def run_cli(args) -> int:
     return 0 if answer.known else 1
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {text[:40]!r}")
+    return value
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("explain", help="which known failure mode a pasted error is, why, and a verified fix")
     p.add_argument("message", nargs="*", help="the message or traceback (default: --file or stdin)")
@@ -74,7 +85,7 @@ def add_parser(sub) -> None:
     p.add_argument("--keras", help="your Keras version, e.g. 3.x or 2.15")
     p.add_argument("--device", choices=["cpu", "gpu"])
     p.add_argument("--json", action="store_true", help="machine-readable list of matches")
-    p.add_argument("--limit", type=int, default=5)
+    p.add_argument("--limit", type=_positive_int, default=5, help="how many cases to list (default 5)")
     p.add_argument("--index", help="explain index JSON (default: the one shipped in the package)")
     p.add_argument("--build-index", action="store_true", help="regenerate the index from --cases and --merged")
     p.add_argument("--check", action="store_true", help="with --build-index: exit 1 if the index is stale")

@@ -152,7 +152,8 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     """Rank the library's cases for a pasted message or traceback."""
     from rapidfuzz import fuzz
 
-    text = (text or "")[:MAX_QUERY_CHARS]
+    # lone surrogates (undecodable bytes a caller kept) cannot reach RE2 or the output: U+FFFD-like '?'
+    text = (text or "")[:MAX_QUERY_CHARS].encode("utf-8", "replace").decode("utf-8")
     qexc, qmessage = split_traceback(text)
     if qexc is None and _NAN_LOSS_RE.search(text):
         text = qmessage = "no error, loss: nan"  # a Keras progress line: the symptom, not a message
