@@ -302,3 +302,40 @@ def test_a_version_outside_the_matrix_says_so(index):
     top = answer.matches[0]
     assert top.fix_verified_on and not any(e["asked_version"] for e in top.fix_verified_on)
     assert "not run on the version/device you gave" in render_text(answer, index=index)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: d.__setitem__("messages", {}), "'messages' is not a JSON list"),
+    (lambda d: d["messages"][0].pop("template"), "messages[0] lacks 'template'"),
+    (lambda d: d["messages"][0].__setitem__("case", "no-such-case"), "messages[0] names an unknown case"),
+    (lambda d: next(iter(d["cases"].values())).__setitem__("patterns", [3]), "not text"),
+    (lambda d: next(iter(d["cases"].values())).__setitem__("patterns", ["(a)\\1"]), "RE2 cannot compile"),
+])
+def test_a_malformed_index_is_a_one_line_error(tmp_path, capsys, damage, message):
+    data = json.loads(default_index_path().read_text("utf-8"))
+    damage(data)
+    path = tmp_path / "index.json"
+    path.write_text(json.dumps(data), "utf-8")
+    first = data["messages"][0]["message"] if isinstance(data["messages"], list) else "x"
+    assert cli.main(["explain", "--index", str(path), first]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cannot read the explain index") and message in err and "\n" not in err, err
+
+
+def test_hostile_pastes_are_explained_in_bounded_time(index):
+    import time
+
+    for text in ("ValueError: " + "Data cardinality is ambiguous: 'x' sizes: 8 " * 3600,
+                 "ValueError: " + "a/" * 100_000, "[" * 100_000 + "]" * 100_000):
+        started = time.perf_counter()
+        answer = explain(text, index)
+        assert time.perf_counter() - started < 2.0, text[:60]
+    assert answer.matches  # the deep brackets still get an answer (no known case)
+
+
+def test_binary_stdin_is_decoded_not_a_traceback(capsys, monkeypatch):
+    payload = b"\xff\xfeValueError: Unrolling requires a fixed number of timesteps.\x80"
+    stream = io.TextIOWrapper(io.BytesIO(payload), encoding="utf-8", errors="strict")
+    monkeypatch.setattr(sys, "stdin", stream)
+    assert cli.main(["explain", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["family"]

@@ -141,3 +141,15 @@ def test_expected_crash_does_not_pass_on_a_python_traceback():
     assert not result.passed and "die by a signal" in result.mismatches[0] and "code 1" in result.mismatches[0]
     worker_gone = Observation(status="crash", detail="pytest-xdist worker crashed")
     assert not verdict(expect, worker_gone).passed
+
+
+def test_patterns_are_matched_in_linear_time():
+    """RE2 matches even a pattern validate would refuse without backtracking (the verdict never hangs)."""
+    import time
+
+    started = time.perf_counter()
+    result = verdict({"raises": "ValueError", "stage": "fit", "match": r"^(?:.|\S)*QQQ$"},
+                     raised(message="x" * 200_000))
+    assert time.perf_counter() - started < 1.0
+    assert result.mismatches == [r"message does not match /^(?:.|\S)*QQQ$/"]
+    assert verdict({"raises": "ValueError", "stage": "fit", "match": r"shape for"}, raised()).passed

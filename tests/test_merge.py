@@ -142,3 +142,19 @@ def test_foreign_or_broken_merged_files_are_refused(tmp_path, doc, message):
     with pytest.raises(InputError) as info:
         read_input(path)
     assert str(info.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize("damage, where", [
+    (lambda d: d["results"].__setitem__("c", {"repro": {"cpu": {"tf221": "pass"}}}), "results/c/repro/cpu/tf221"),
+    (lambda d: d["results"].__setitem__("c", []), "results/c"),
+    (lambda d: d["environments"].__setitem__("tf221", 5), "environments/tf221"),
+    (lambda d: d.__setitem__("runs", []), "runs"),
+    (lambda d: d.__setitem__("missing", [3]), "missing"),
+])
+def test_a_malformed_merged_file_is_one_line_naming_where(tmp_path, damage, where):
+    doc = json.loads((ROOT / "reports" / "merged.json").read_text("utf-8"))
+    damage(doc)
+    path = tmp_path / "merged.json"
+    path.write_text(json.dumps(doc), "utf-8")
+    with pytest.raises(InputError, match=f"malformed merged file at {where}"):
+        read_input(path)

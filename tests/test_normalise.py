@@ -8,12 +8,13 @@ headers, Windows frames, ANSI, TF log prefixes) is what those reports show.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from lstm_atlas.normalise import message_template, shape_difference, signature, split_traceback
+from lstm_atlas.normalise import MAX_CORE_CHARS, message_template, shape_difference, signature, split_traceback
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = DATA.parent.parent
@@ -164,3 +165,25 @@ def test_shape_difference_names_the_disagreeing_axis(message, axis):
 def test_keyword_argument_names_stay_in_the_template():
     assert "time_major" in message_template("Unrecognized keyword arguments passed to LSTM: {'time_major': True}")
     assert "use_cudnn" in message_template("('Keyword argument not understood:', 'use_cudnn')")
+
+
+@pytest.mark.parametrize("text", [
+    "ValueError: " + "a/" * 100_000,  # the path rule scans and fails on every start of the run
+    "ValueError: value '" + "a" * 200_000,
+    "ValueError: " + "Data cardinality is ambiguous: 'x' sizes: 8 " * 3600,
+    "ValueError: " + "(" * 100_000 + "1," * 50_000,
+])
+def test_a_hostile_paste_is_templated_in_bounded_time(text):
+    started = time.perf_counter()
+    template = message_template(text)
+    assert time.perf_counter() - started < 2.0
+    assert len(template) <= 2 * MAX_CORE_CHARS  # placeholders may be longer than what they replace
+
+
+def test_the_core_bound_is_beyond_every_recorded_message():
+    """Bounding the core changes no template of a message the matrix or the library records."""
+    longest = max(len(param.values[0]["message"]) for param in _recorded_exceptions())
+    assert longest < MAX_CORE_CHARS
+    message = "Input 0 of layer lstm_3 is incompatible with the layer: expected ndim=3, found ndim=2. "
+    assert message_template(message + "x " * 5000) == message_template(
+        message + ("x " * 5000)[:MAX_CORE_CHARS - len(message)])

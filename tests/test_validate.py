@@ -130,3 +130,21 @@ def test_the_largest_seed_validates_and_the_fix_runs_with_it():
     text = good_case().replace("tags: [fixture]", f"tags: [fixture]\nseed: {2**32 - 1}")
     case = build_case(load_text(text, "<string>"))
     assert case.variants["repro"]["seed"] == case.variants["fix"]["seed"] == 2**32 - 1
+
+
+def test_a_pattern_that_backtracks_catastrophically_is_refused_with_its_location():
+    text = good_case(match=r"^(?:.|\\S)*QQQ$")
+    with pytest.raises(CaseError) as info:
+        build_case(load_text(text, "good-case.yaml"))
+    assert info.value.field == "expect.match"
+    assert info.value.line == next(i for i, line in enumerate(text.splitlines(), 1) if "QQQ" in line)
+    assert "backtrack catastrophically" in info.value.message
+
+
+def test_a_pattern_re2_cannot_compile_is_refused_in_an_override():
+    text = good_case().replace("expect:\n", "expect:\n  overrides:\n    - when: {tf: '<2.16'}\n"
+                                            "      match: '(a)\\1'\n", 1)
+    with pytest.raises(CaseError) as info:
+        build_case(load_text(text))
+    assert info.value.field == "expect.overrides[0].match"
+    assert "RE2" in info.value.message

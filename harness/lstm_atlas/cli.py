@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from lstm_atlas.errors import CaseError, InputError
+from lstm_atlas.errors import CaseError, InputError, one_line
 from lstm_atlas.explain.command import add_parser as add_explain_parser
 
 #: The committed matrix: what `report` and `diff` read on a fresh clone, where results/ is empty.
@@ -34,7 +34,9 @@ def _cmd_validate(args) -> int:
                 duplicate_id_error(case, seen.setdefault(library, {}))
         except Exception as exc:  # noqa: BLE001 - one line per bad file, never a traceback
             bad += 1
-            print(exc.located() if isinstance(exc, CaseError) else f"{path}: {type(exc).__name__}: {exc}")
+            # a CaseError already shortens each value it quotes (errors.py); anything else is cut here
+            print(" ".join(exc.located().split()) if isinstance(exc, CaseError)
+                  else one_line(f"{path}: {type(exc).__name__}: {exc}"))
     print(f"{len(paths) - bad} valid, {bad} invalid")
     return 1 if bad else 0
 
@@ -137,10 +139,20 @@ def _cmd_upgrade(args) -> int:
 
 
 def _cmd_fuzz(args) -> int:
+    from lstm_atlas.fuzz import strategies
     from lstm_atlas.fuzz.driver import run_fuzz
 
     def split(text):
         return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+    for name, value in (("--examples", args.examples), ("--time", args.time), ("--timeout", args.timeout)):
+        if value is not None and not value > 0:  # also NaN
+            raise InputError(f"{name} must be a positive number, not {value}")
+    for name, given, known in (("--layers", split(args.layers), strategies.LAYER_KINDS),
+                               ("--steps", split(args.steps), strategies.STEPS)):
+        unknown = [g for g in given or [] if g not in known]
+        if unknown:
+            raise InputError(f"{name}: unknown {one_line(', '.join(unknown), 80)} (one of {', '.join(known)})")
 
     data = run_fuzz(profile=args.profile, examples=args.examples, seconds=args.time, seed=args.seed,
                     layers=split(args.layers), steps=split(args.steps), out_dir=args.out,
@@ -153,8 +165,15 @@ def _cmd_fuzz(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (exit 2) instead of the usage block and a second line."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="lstm-atlas", description=__doc__)
+    parser = _Parser(prog="lstm-atlas", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check case files without running them (no TensorFlow needed)")
@@ -224,16 +243,22 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except InputError as exc:
-        print(f"lstm-atlas: error: {exc}", file=sys.stderr)
+        print(f"lstm-atlas: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except CaseError as exc:  # e.g. `catalog` over a library holding a malformed case
-        print(f"lstm-atlas: error: {exc.located()}", file=sys.stderr)
+        print(f"lstm-atlas: error: {' '.join(exc.located().split())}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `lstm-atlas validate | head`: the reader left, nothing to report
         sys.stderr.close()
         return 1
     except OSError as exc:  # e.g. a read-only --out folder that cannot be created
-        print(f"lstm-atlas: error: cannot write {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"lstm-atlas: error: cannot write {exc.filename or 'a file'}: {one_line(exc.strerror or exc)}",
+              file=sys.stderr)
+        return 2
+    except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+        # the net under the readers' own checks: an input shaped in a way no check foresaw
+        print(f"lstm-atlas: error: cannot use this input ({type(exc).__name__}: {one_line(exc, 300)})",
+              file=sys.stderr)
         return 2
 
 

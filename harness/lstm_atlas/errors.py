@@ -71,3 +71,11 @@ def field_path(parts) -> str:
 
 class InputError(ValueError):
     """A results or merged file given to the CLI cannot be used; the message is one line."""
+
+
+def one_line(text, limit: int = 400) -> str:
+    """``text`` on one line and at most about ``limit`` characters: an error never repeats a 300 KB value."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 60]} ... ({len(text) - limit + 60} characters left out) ... {text[-40:]}"

@@ -11,6 +11,7 @@ import datetime as _dt
 import errno
 import json
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -135,18 +136,85 @@ def hold_lock(path: str | os.PathLike, what: str):
     return handle
 
 
-def read_json_file(path: str | os.PathLike) -> dict:
-    """A JSON object from ``path``; :class:`InputError` (one line) if it is missing or not JSON."""
+#: Largest results, merged or index file read: the committed merged matrix is about 2 MB.
+MAX_JSON_BYTES = 256 * 1024 * 1024
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+def read_bounded(path: str | os.PathLike, cap: int, truncate: bool = False) -> bytes:
+    """At most ``cap`` bytes of the regular file ``path``, its size checked before anything is read.
+
+    Opened non-blocking, so a FIFO named like a case never blocks; FIFOs, devices (``/dev/zero``)
+    and folders are refused. Over ``cap``: :class:`InputError`, or with ``truncate`` the first
+    ``cap`` bytes (a pasted log whose head is enough). Every error is one line naming ``path``.
+    """
     try:
-        text = Path(path).read_text("utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
+                else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "a socket")
+        raise InputError(f"{path}: not a regular file ({kind}); only regular files are read")
+    if info.st_size > cap and not truncate:
+        os.close(fd)
+        raise InputError(f"{path}: larger than {_mib(cap)} ({info.st_size} bytes); refused before reading")
+    try:  # plain os.read on the descriptor: reading shares nothing with the writers' file objects
+        chunks, left = [], cap + 1  # +1: a file that grew after fstat is still caught
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > cap:
+        if not truncate:
+            raise InputError(f"{path}: larger than {_mib(cap)}; refused")
+        data = data[:cap]
+    return data
+
+
+def read_stream_bounded(stream, cap: int) -> bytes:
+    """At most ``cap`` bytes of a binary stream (stdin, a pipe): never the whole of ``/dev/zero``."""
+    chunks, left = [], cap
+    while left > 0:
+        chunk = stream.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def loads_json(raw: bytes, where: str):
+    """JSON from bytes; :class:`InputError` (one line) for bad UTF-8, bad JSON or nesting Python cannot hold."""
     try:
-        data = json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        raise InputError(f"{where}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested too deeply to read") from None
+
+
+def read_json_file(path: str | os.PathLike, cap: int = MAX_JSON_BYTES) -> dict:
+    """A JSON object from ``path``; :class:`InputError` (one line) if it is missing, too big, not a file or not JSON."""
+    data = loads_json(read_bounded(path, cap), str(path))
     if not isinstance(data, dict):
         raise InputError(f"{path}: not an lstm-atlas file (a JSON {type(data).__name__}, not an object)")
     return data

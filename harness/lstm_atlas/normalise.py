@@ -188,6 +188,13 @@ def shape_difference(core: str) -> str | None:
     return "other" if differ else None
 
 
+#: Longest core sentence templated. Several rules below (paths, shapes, numpy lists) cost time
+#: quadratic in the length of a run they scan and fail on; no message TensorFlow raises for a case
+#: comes near this (the matrix stores at most 600 characters), and a pasted 200,000-character line
+#: would otherwise take minutes. Everything after it names nothing a template keeps.
+MAX_CORE_CHARS = 4000
+
+
 def message_template(message: str) -> str:
     """The message with names, shapes, numbers, dtypes, paths and wrapping abstracted.
 
@@ -195,7 +202,7 @@ def message_template(message: str) -> str:
     the message compares an expected and a found shape, the disagreeing axis is appended as
     ``<diff_features>``, ``<diff_timesteps>``, ``<diff_rank>`` or ``<diff_other>``.
     """
-    core = message_core(_clean_lines(split_traceback(message or "")[1]))
+    core = message_core(_clean_lines(split_traceback(message or "")[1]))[:MAX_CORE_CHARS]
     difference = shape_difference(core)
     text = _LAYER_NAME_RE.sub("<name>", core)
     text = _RANK_RE.sub(r"\1=rank\2", text)  # the ranks are the cause (a missing or an extra axis), keep them

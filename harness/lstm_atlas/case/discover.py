@@ -24,6 +24,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from lstm_atlas.errors import InputError
+from lstm_atlas.files import read_bounded
+
 SUFFIXES = (".yaml", ".yml")
 DEFAULT_CASE_DIRS = ("cases",)
 SNIFF_BYTES = 64 * 1024
@@ -63,10 +66,9 @@ def declares_case(head: str) -> bool:
 
 
 def _declares(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(SNIFF_BYTES).decode("utf-8", "replace")
-    except OSError:
+    try:  # non-blocking and regular files only: a FIFO named x.yaml must not hang collection
+        head = read_bounded(path, SNIFF_BYTES, truncate=True).decode("utf-8", "replace")
+    except InputError:
         return False
     return declares_case(head)
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from lstm_atlas.errors import CaseError, field_path
+from lstm_atlas.errors import CaseError, InputError, field_path
+from lstm_atlas.files import read_bounded
 
 #: Largest case file, in bytes; the biggest case in the library is under 4 kB.
 MAX_FILE_BYTES = 256 * 1024
@@ -246,12 +247,11 @@ def load_text(text: str, path: str = "<string>") -> LoadedDocument:
 
 def load_file(path: str | Path) -> LoadedDocument:
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise CaseError(f"cannot read: {exc.strerror}", path=str(p)) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise CaseError(f"case file is larger than {MAX_FILE_BYTES} bytes", path=str(p))
+    try:  # size checked before reading; FIFOs and devices refused without blocking
+        raw = read_bounded(p, MAX_FILE_BYTES)
+    except InputError as exc:
+        why = str(exc).removeprefix(f"{p}: ")
+        raise CaseError(why if why.startswith("cannot read") else f"cannot read: {why}", path=str(p)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -21,6 +21,7 @@ from lstm_atlas.case import allow, budget
 from lstm_atlas.case.load import LoadedDocument, load_file
 from lstm_atlas.case.schema import STEP_ARGS, case_schema
 from lstm_atlas.errors import CaseError, field_path
+from lstm_atlas.patterns import pattern_problem
 
 #: TensorFlow's own exception classes (tf.errors), named without importing TensorFlow.
 TF_EXCEPTIONS = frozenset({
@@ -134,10 +135,10 @@ def _check_tensor(doc: LoadedDocument, name: str, spec: dict, prefix: tuple) -> 
 
 
 def _check_regex(doc, pattern, parts) -> None:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise doc.error(f"regular expression does not compile: {exc}", parts) from None
+    """The pattern rule of lstm_atlas.patterns: compiles under re and RE2, no nested unbounded repeats."""
+    problem = pattern_problem(pattern)
+    if problem:
+        raise doc.error(problem, parts)
 
 
 def _check_exception(doc, name, parts) -> None:

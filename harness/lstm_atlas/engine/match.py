@@ -1,5 +1,8 @@
 """Stage 5: pick the expectation that applies here and compare it with an observation.
 
+Message and warning patterns are matched by RE2 (:mod:`lstm_atlas.patterns`), in time linear
+in the message, so a pattern can never hang the verdict.
+
 Pure logic on plain data (no TensorFlow), so it is unit-tested with recorded observations
 and reused by the catalogue (``describe``) and the fuzz oracle (``effective_expectation``).
 """
@@ -13,6 +16,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from lstm_atlas.engine.observe import Observation
+from lstm_atlas.patterns import search as pattern_search
 
 OUTCOME_FIELDS = ("raises", "match", "stage", "ok", "crash")
 
@@ -128,7 +132,7 @@ def verdict(expectation: dict, obs: Observation) -> Verdict:
                 out.append(f"exception class: expected {expectation['raises']}, observed {exc.module}.{exc.type}")
             if expectation.get("stage") and obs.stage != expectation["stage"]:
                 out.append(f"stage: expected {expectation['stage']}, observed {obs.stage}")
-            if expectation.get("match") and not re.search(expectation["match"], exc.message):
+            if expectation.get("match") and not pattern_search(expectation["match"], exc.message):
                 out.append(f"message does not match /{expectation['match']}/")
     else:
         if obs.raised:
@@ -136,10 +140,10 @@ def verdict(expectation: dict, obs: Observation) -> Verdict:
         else:
             _check_ok(expectation.get("ok"), obs, out)
     texts = _warning_texts(obs)
-    if expectation.get("warns") and not any(re.search(expectation["warns"], t) for t in texts):
+    if expectation.get("warns") and not any(pattern_search(expectation["warns"], t) for t in texts):
         out.append(f"no warning matches /{expectation['warns']}/ ({len(texts)} warnings seen)")
     if expectation.get("no_warns"):
-        hits = [t for t in texts if re.search(expectation["no_warns"], t)]
+        hits = [t for t in texts if pattern_search(expectation["no_warns"], t)]
         if hits:
             out.append(f"unexpected warning matching /{expectation['no_warns']}/: {hits[0][:200]}")
     return Verdict(not out, out)

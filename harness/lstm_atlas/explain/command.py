@@ -6,13 +6,34 @@ index (YAML, jsonschema) is imported inside ``--build-index``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
+from lstm_atlas.errors import one_line
 from lstm_atlas.explain.index import build_index, default_index_path, index_text, load_index
 from lstm_atlas.explain.render import answer_json, render_text
 from lstm_atlas.explain.score import MAX_QUERY_CHARS, explain
+from lstm_atlas.files import read_bounded, read_stream_bounded
+
+#: Bytes of a pasted error read from ``--file`` or stdin; the query keeps MAX_QUERY_CHARS characters of them.
+MAX_QUERY_BYTES = MAX_QUERY_CHARS * 4
+
+
+def _query_text(args) -> str | None:
+    """The pasted error, read bounded (argument, ``--file`` or stdin); None when nothing was given."""
+    if args.file:
+        raw = read_bounded(args.file, MAX_QUERY_BYTES, truncate=True)  # InputError: one line, exit 2
+        return raw.decode("utf-8", "replace")
+    if args.message:  # undecodable argv bytes arrive as surrogates: make them U+FFFD like the other inputs
+        return " ".join(args.message).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if sys.stdin is not None and not sys.stdin.isatty():
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text stream without bytes underneath (embedded use)
+            return sys.stdin.read(MAX_QUERY_CHARS)
+        return read_stream_bounded(stream, MAX_QUERY_BYTES).decode("utf-8", "replace")
+    return None
 
 
 def run_cli(args) -> int:
@@ -23,18 +44,8 @@ def run_cli(args) -> int:
         path = Path(args.index) if args.index else default_index_path()
         text = index_text(build_index(args.cases, args.merged))
         return write_or_check_generated(path, text, "lstm-atlas explain --build-index", check=args.check)
-    if args.file:
-        try:
-            raw = Path(args.file).read_bytes()[:MAX_QUERY_CHARS * 4]
-        except OSError as exc:
-            print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-            return 2
-        text = raw.decode("utf-8", "replace")
-    elif args.message:
-        text = " ".join(args.message)
-    elif not sys.stdin.isatty():
-        text = sys.stdin.read(MAX_QUERY_CHARS)
-    else:
+    text = _query_text(args)
+    if text is None:
         print("paste an error: lstm-atlas explain 'message', --file traceback.txt, or pipe it in", file=sys.stderr)
         return 2
     if not text.strip():
@@ -42,10 +53,10 @@ def run_cli(args) -> int:
         return 2
     try:
         index = load_index(args.index)
-    except (OSError, ValueError) as exc:
-        print(f"cannot read the explain index: {exc}", file=sys.stderr)
+        answer = explain(text, index, tf=args.tf, keras=args.keras, device=args.device, limit=args.limit)
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # InputError is a ValueError: missing, huge, malformed
+        print(f"cannot read the explain index: {one_line(exc)}", file=sys.stderr)
         return 2
-    answer = explain(text, index, tf=args.tf, keras=args.keras, device=args.device, limit=args.limit)
     if args.json:
         print(json.dumps(answer_json(answer), indent=1))
         if not answer.known:
@@ -56,6 +67,16 @@ def run_cli(args) -> int:
     return 0 if answer.known else 1
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {text[:40]!r}")
+    return value
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("explain", help="which known failure mode a pasted error is, why, and a verified fix")
     p.add_argument("message", nargs="*", help="the message or traceback (default: --file or stdin)")
@@ -64,7 +85,7 @@ def add_parser(sub) -> None:
     p.add_argument("--keras", help="your Keras version, e.g. 3.x or 2.15")
     p.add_argument("--device", choices=["cpu", "gpu"])
     p.add_argument("--json", action="store_true", help="machine-readable list of matches")
-    p.add_argument("--limit", type=int, default=5)
+    p.add_argument("--limit", type=_positive_int, default=5, help="how many cases to list (default 5)")
     p.add_argument("--index", help="explain index JSON (default: the one shipped in the package)")
     p.add_argument("--build-index", action="store_true", help="regenerate the index from --cases and --merged")
     p.add_argument("--check", action="store_true", help="with --build-index: exit 1 if the index is stale")

@@ -18,8 +18,11 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import re2
+
 from lstm_atlas import versions
 from lstm_atlas.normalise import message_template, split_traceback
+from lstm_atlas.patterns import compile_pattern
 
 INDEX_SCHEMA = "lstm-atlas-explain-index"
 INDEX_VERSION = 1
@@ -138,13 +141,48 @@ def features(template: str) -> Counter:
     return feats
 
 
+#: Largest index read; the committed one is about 1 MB.
+MAX_INDEX_BYTES = 64 * 1024 * 1024
+
+_CASE_FIELDS = {"family": str, "title": str, "cause": str, "fix": str, "fix_snippet": str,
+                "fix_verified_on": list, "patterns": list, "words": list}
+_MESSAGE_FIELDS = {"case": str, "origin": str, "template": str, "message": str}
+
+
+def check_index(data) -> None:
+    """``ValueError`` (one line) unless ``data`` has the shape the query path reads; run before any use."""
+    if not isinstance(data, dict) or data.get("schema") != INDEX_SCHEMA:
+        raise ValueError("not an lstm-atlas explain index")
+    for key, kind in (("cases", dict), ("environments", dict), ("messages", list)):
+        if not isinstance(data.get(key), kind):
+            raise ValueError(f"malformed explain index: '{key}' is not a JSON {kind.__name__}")
+    for cid, case in data["cases"].items():
+        for key, kind in _CASE_FIELDS.items():
+            if not isinstance(case, dict) or not isinstance(case.get(key), kind):
+                raise ValueError(f"malformed explain index: case {cid[:80]!r} lacks '{key}'")
+        if not all(isinstance(p, str) for p in case["patterns"] + case["words"]):
+            raise ValueError(f"malformed explain index: case {cid[:80]!r} has a pattern or word that is not text")
+        if not all(isinstance(v, list) and len(v) == 2 for v in case["fix_verified_on"]):
+            raise ValueError(f"malformed explain index: case {cid[:80]!r} has a malformed 'fix_verified_on'")
+    for i, message in enumerate(data["messages"]):
+        for key, kind in _MESSAGE_FIELDS.items():
+            if not isinstance(message, dict) or not isinstance(message.get(key), kind):
+                raise ValueError(f"malformed explain index: messages[{i}] lacks '{key}'")
+        if message["case"] not in data["cases"]:
+            raise ValueError(f"malformed explain index: messages[{i}] names an unknown case")
+        if message["origin"] == "observed" and not all(
+                isinstance(v, list) and len(v) == 2 for v in message.get("seen") or [None]):
+            raise ValueError(f"malformed explain index: messages[{i}] has a malformed 'seen'")
+    if not all(isinstance(env, dict) for env in data["environments"].values()):
+        raise ValueError("malformed explain index: an environment is not a JSON object")
+
+
 class Index:
     """The loaded index with TF-IDF vectors of its message templates: distinctive words such as
     "cardinality" outweigh "input" or "layer"."""
 
     def __init__(self, data: dict):
-        if data.get("schema") != INDEX_SCHEMA:
-            raise ValueError("not an lstm-atlas explain index")
+        check_index(data)
         self.data = data
         self.cases: dict = data["cases"]
         self.envs: dict = data["environments"]
@@ -160,15 +198,26 @@ class Index:
         self._patterns: dict[str, list] = {}
 
     def patterns(self, cid: str) -> list:
-        """The case's own expect.match regexes, compiled on first use (compiling all costs 50 ms)."""
+        """The case's own expect.match regexes, compiled by RE2 on first use (compiling all costs 50 ms).
+
+        RE2 matches in time linear in the pasted text; a pattern it cannot compile (the library's
+        rule forbids them) is a malformed index.
+        """
         if cid not in self._patterns:
-            self._patterns[cid] = [re.compile(p, re.I | re.S) for p in self.cases[cid]["patterns"]]
+            try:
+                self._patterns[cid] = [compile_pattern(p, ignore_case=True, dot_all=True)
+                                       for p in self.cases[cid]["patterns"]]
+            except re2.error:
+                raise ValueError(f"malformed explain index: case {cid[:80]!r} has a pattern RE2 cannot compile") \
+                    from None
         return self._patterns[cid]
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Index:
+        from lstm_atlas.files import loads_json, read_bounded
+
         p = Path(path) if path else default_index_path()
-        return cls(json.loads(p.read_text("utf-8")))
+        return cls(loads_json(read_bounded(p, MAX_INDEX_BYTES), str(p)))
 
     def vector(self, feats: Counter) -> dict:
         """The unit TF-IDF vector of a document's (or a query's) features."""

@@ -106,20 +106,26 @@ def _similarity(index: Index, qvec: dict, qtemplate: str, i: int) -> float:
     return 0.55 * cos + 0.45 * fuzzy
 
 
-def _disagreement(qtemplate: str, doc: str) -> float:
-    """A factor below 1 where the texts name different causes in the same words (applied last)."""
+def _cause_marks(template: str) -> tuple:
+    """What :func:`_disagreement` compares: ranks, keyword arguments, the differing axis, the role."""
+    return (_RANK_TOKEN_RE.findall(template), {a or b for a, b in _ARG_RE.findall(template)},
+            _DIFF_RE.findall(template), _ROLE_RE.findall(template))
+
+
+def _disagreement(qtemplate: str | tuple, doc: str) -> float:
+    """A factor below 1 where the texts name different causes in the same words (applied last).
+
+    ``qtemplate`` may be its :func:`_cause_marks` already, so a query is scanned once, not once per document.
+    """
     factor = 1.0
-    qranks, dranks = _RANK_TOKEN_RE.findall(qtemplate), _RANK_TOKEN_RE.findall(doc)
+    qranks, qargs, qdiff, qrole = _cause_marks(qtemplate) if isinstance(qtemplate, str) else qtemplate
+    dranks, dargs, ddiff, drole = _cause_marks(doc)
     if qranks and dranks and qranks != dranks:  # "found ndim=4" is another cause than "found ndim=2"
         factor *= 0.9
-    qargs = {a or b for a, b in _ARG_RE.findall(qtemplate)}
-    dargs = {a or b for a, b in _ARG_RE.findall(doc)}
     if qargs and dargs and not qargs & dargs:  # another keyword argument is another API change
         factor *= 0.75
-    qdiff, ddiff = _DIFF_RE.findall(qtemplate), _DIFF_RE.findall(doc)
     if qdiff and ddiff and qdiff != ddiff:  # a wrong feature count is not a wrong window length
         factor *= 0.85
-    qrole, drole = _ROLE_RE.findall(qtemplate), _ROLE_RE.findall(doc)
     if qrole and drole and qrole != drole:  # Keras 2: "checking target" is the labels, "checking input" x
         factor *= 0.85
     return factor
@@ -146,7 +152,8 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     """Rank the library's cases for a pasted message or traceback."""
     from rapidfuzz import fuzz
 
-    text = (text or "")[:MAX_QUERY_CHARS]
+    # lone surrogates (undecodable bytes a caller kept) cannot reach RE2 or the output: U+FFFD-like '?'
+    text = (text or "")[:MAX_QUERY_CHARS].encode("utf-8", "replace").decode("utf-8")
     qexc, qmessage = split_traceback(text)
     if qexc is None and _NAN_LOSS_RE.search(text):
         text = qmessage = "no error, loss: nan"  # a Keras progress line: the symptom, not a message
@@ -157,9 +164,10 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     generic = bool(GENERIC_PYTHON.match(qtemplate)) and not {"keras", "tensorflow", "tf_keras"} & context
     best: dict[str, tuple[float, int, float]] = {}  # case -> (similarity, document, disagreement factor)
     sims: dict[int, float] = {}
+    qmarks = _cause_marks(qtemplate)
     for i, doc in enumerate(index.messages):
         sim = _similarity(index, qvec, qtemplate, i) * _context_factor(index, doc, qexc, tf, keras, device)
-        factor = _disagreement(qtemplate, doc["template"])
+        factor = _disagreement(qmarks, doc["template"])
         sims[i] = sim * factor
         cid = doc["case"]
         if cid not in best or sim * factor > best[cid][0] * best[cid][2]:

@@ -214,6 +214,43 @@ def merge(documents: list[tuple[str, dict]], replace: bool = False) -> Matrix:
     return combine(parts, missing, replace)
 
 
+def _check_merged(doc: dict, path) -> None:
+    """:class:`InputError` (one line) where a merged file is not shaped as the readers expect."""
+    def bad(where: str, what: str):
+        return InputError(f"{path}: malformed merged file at {where}: {what}")
+
+    for key in ("sources", "runs", "invalid", "cases"):
+        if not isinstance(doc.get(key, {}), dict):
+            raise bad(key, "not a JSON object")
+    for key, env in doc["environments"].items():
+        if not isinstance(env, dict) or not isinstance(env.get("tensorflow"), str):
+            raise bad(f"environments/{key[:80]}", "not an environment with a 'tensorflow' version")
+    for key, run in doc.get("runs", {}).items():
+        if not isinstance(run, dict):
+            raise bad(f"runs/{key[:80]}", "not a JSON object")
+    for key, entries in doc.get("invalid", {}).items():
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise bad(f"invalid/{key[:80]}", "not a list of objects")
+    missing = doc.get("missing", [])
+    if not isinstance(missing, list) or not all(isinstance(m, dict) for m in missing):
+        raise bad("missing", "not a list of objects")
+    for case_id, variants in doc["results"].items():
+        levels = [(f"results/{case_id[:80]}", variants)]
+        for _depth in range(2):  # case -> variant -> device -> env -> cell
+            nxt = []
+            for where, node in levels:
+                if not isinstance(node, dict):
+                    raise bad(where, "not a JSON object")
+                nxt += [(f"{where}/{k[:40]}", v) for k, v in node.items()]
+            levels = nxt
+        for where, by_env in levels:
+            if not isinstance(by_env, dict):
+                raise bad(where, "not a JSON object")
+            for env, cell in by_env.items():
+                if not isinstance(cell, dict) or not isinstance(cell.get("verdict"), str):
+                    raise bad(f"{where}/{env[:40]}", "not a cell with a 'verdict'")
+
+
 def read_input(path: str | Path) -> dict:
     """A results or merged document from ``path``; :class:`InputError` (one line) for anything else."""
     doc = read_json_file(path)
@@ -223,6 +260,7 @@ def read_input(path: str | Path) -> dict:
                              f"(this harness reads {', '.join(map(str, READABLE_MERGED_VERSIONS))})")
         if not isinstance(doc.get("environments"), dict) or not isinstance(doc.get("results"), dict):
             raise InputError(f"{path}: merged file lacks its 'environments' or 'results' object")
+        _check_merged(doc, path)
         return doc
     if doc.get("schema") == RESULTS_SCHEMA_NAME:
         return check_results(doc, path)

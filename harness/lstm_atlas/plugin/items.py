@@ -97,8 +97,7 @@ class CaseItem(pytest.Item):
             pytest.skip(reason)
         match_env = dict(env, device_kind=kind)
         expectation = effective_expectation(self.spec["expect"], match_env)
-        obs = self._observe()
-        result = verdict(expectation, obs)
+        obs, result = self._observe_and_judge(expectation)
         claim = claim_verdict(self.spec.get("claim"), obs)
         status = result.name if result.passed else {"crash": "crash", "timeout": "timeout", "error": "error"}.get(
             obs.status, result.name)
@@ -131,26 +130,32 @@ class CaseItem(pytest.Item):
         if record_["verdict"] == "fail":
             raise AtlasMismatch(f"{entry.get('failure_block') or record_.get('reason')}\n  {note}")
 
-    def _observe(self) -> Observation:
+    def _observe_and_judge(self, expectation: dict):
+        """Run the item and compare, both inside the item's deadline: a slow match is a timeout, never a hang."""
+        limit = self.case.spec.get("timeout", self.config.getoption("atlas_timeout"))
         isolate = self.config.getoption("atlas_isolate") or self.case.spec.get(
             "isolate", "convert" in self.prepared.steps)
-        if isolate:
-            from lstm_atlas.engine.isolate import run_isolated
-
-            timeout = self.case.spec.get("timeout", self.config.getoption("atlas_timeout"))
-            return run_isolated(self.case.path, self.variant, self.device, timeout,
-                                self.config.getoption("atlas_logical_cpus"))
-        from lstm_atlas.engine.execute import execute
-        from lstm_atlas.engine.isolate import inject_fault
-
-        limit = self.case.spec.get("timeout", self.config.getoption("atlas_timeout"))
+        obs = None
         try:
+            if isolate:  # the child has its own limit; the parent's verdict gets one too
+                from lstm_atlas.engine.isolate import run_isolated
+
+                obs = run_isolated(self.case.path, self.variant, self.device, limit,
+                                   self.config.getoption("atlas_logical_cpus"))
+                with deadline.item_deadline(limit):
+                    return obs, verdict(expectation, obs)
+            from lstm_atlas.engine.execute import execute
+            from lstm_atlas.engine.isolate import inject_fault
+
             with deadline.item_deadline(limit):
                 inject_fault(self.case.id)
-                return execute(self.prepared, self.device, self.spec.get("seed", 0))
+                obs = execute(self.prepared, self.device, self.spec.get("seed", 0))
+                return obs, verdict(expectation, obs)
         except deadline.ItemTimeout as exc:
-            return Observation(status="timeout", detail=f"no result after {exc.seconds:g} s (in-process); "
-                               "item interrupted", duration_s=float(exc.seconds), outcome={"stack": exc.stack})
+            where = "while matching its expectation" if obs is not None else "(in-process)"
+            timed_out = Observation(status="timeout", detail=f"no result after {exc.seconds:g} s {where}; "
+                                    "item interrupted", duration_s=float(exc.seconds), outcome={"stack": exc.stack})
+            return timed_out, verdict(expectation, timed_out)
 
     def _failure_block(self, expectation, obs, mismatches, env) -> str:
         line = self.case.line_of("expect" if self.variant == "repro" else "fix")
