@@ -67,7 +67,7 @@ def _range(keys: list[str], envs: dict) -> str:
 
 
 def group_by_verdict(verdicts: dict, envs: dict) -> str:
-    """'false on every environment run (12: TF 2.12.1 / Keras 2.12.0 to ...)', or per verdict."""
+    """'false on every environment run (12: TF 2.12.1 to 2.21.0, and tf_keras)', or per verdict by label."""
     groups: dict = defaultdict(list)
     for key, value in verdicts.items():
         groups[value].append(key)
