@@ -102,3 +102,71 @@ def test_every_data_file_of_the_package_is_declared_package_data():
         name = ".".join(owner.relative_to(package.parent).parts)
         rel = path.relative_to(owner).as_posix()
         assert any(Path(rel).match(glob) for glob in declared.get(name, [])), f"{path} is not in the wheel"
+
+
+# --- every count the README states about the library, derived from cases/ and the matrix ----------
+
+_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+
+
+def _stated(pattern: str) -> re.Match:
+    m = re.search(pattern, README, re.S)
+    assert m, f"README no longer states /{pattern}/: update this test with the new sentence"
+    return m
+
+
+def _committed_matrix():
+    from lstm_atlas.matrix.merge import merge, read_merged
+
+    path = ROOT / "reports" / "merged.json"
+    return read_merged(path), merge([(str(path), read_merged(path))])
+
+
+def test_readme_family_count_and_names_are_the_schema_the_library_and_the_matrix():
+    from lstm_atlas.case.library import load_library
+    from lstm_atlas.case.schema import FAMILIES
+    from lstm_atlas.matrix.coverage import matrix_counts
+
+    m = _stated(r"one failure mode per file, in (\d+) families\s*\(([^)]*)\)")
+    named = re.findall(r"`([\w-]+)`", m.group(2))
+    assert int(m.group(1)) == len(named) == len(FAMILIES) and set(named) == set(FAMILIES)
+    assert int(m.group(1)) == len({c.family for c in load_library(ROOT / "cases")})
+    assert int(m.group(1)) == matrix_counts(_committed_matrix()[0])["families"]
+
+
+def test_readme_newest_keras_pass_count_is_the_matrix_and_covers_the_library():
+    from lstm_atlas.case.library import load_library
+    from lstm_atlas.matrix.coverage import matrix_counts
+
+    m = _stated(r"The library holds on it: (\d+) of (\d+) CPU items pass")
+    env = matrix_counts(_committed_matrix()[0])["environments"]["tf221-keras-latest"]
+    assert (int(m.group(1)), int(m.group(2))) == (env["passed"], env["items"])
+    assert int(m.group(2)) == 2 * len(load_library(ROOT / "cases")), "a repro and a fix per case"
+
+
+def test_readme_keras_latest_change_count_is_the_upgrade_diff():
+    from lstm_atlas.matrix.coverage import matrix_counts
+    from lstm_atlas.matrix.diff import upgrade_diff
+
+    m = _stated(r"From Keras ([\d.]+) to ([\d.]+) on TF 2\.21, (\d+) of (\d+) CPU case variants change")
+    doc, matrix = _committed_matrix()
+    assert (m.group(1), m.group(2)) == (doc["environments"]["tf221"]["keras"],
+                                        doc["environments"]["tf221-keras-latest"]["keras"])
+    assert int(m.group(3)) == len(upgrade_diff(matrix, "tf221", "tf221-keras-latest")["changed"])
+    assert int(m.group(4)) == matrix_counts(doc)["environments"]["tf221"]["items"]
+
+
+def test_readme_count_of_cases_bounded_at_keras_3_12_is_the_library():
+    from packaging.specifiers import SpecifierSet
+
+    from lstm_atlas.case.library import load_library
+
+    m = _stated(r"so (\w+) cases' overrides now say `<3\.12`")
+    stated = _WORDS.get(m.group(1), None) or int(m.group(1))
+
+    def bounded_at_3_12(case) -> bool:
+        blocks = [case.spec["expect"], *(v["expect"] for v in case.variants.values())]
+        return any(spec.version == "3.12" for block in blocks for o in block.get("overrides", [])
+                   for spec in SpecifierSet(o["when"].get("keras", "")))
+
+    assert stated == sum(bounded_at_3_12(c) for c in load_library(ROOT / "cases"))

@@ -52,6 +52,22 @@ def _cmd_catalog(args) -> int:
     return write_or_check_generated(args.out, text, "lstm-atlas catalog", check=args.check)
 
 
+def _cmd_coverage(args) -> int:
+    from lstm_atlas.case.library import load_library
+    from lstm_atlas.matrix.coverage import check_coverage
+    from lstm_atlas.matrix.merge import read_merged
+
+    if not Path(args.cases).is_dir():
+        raise InputError(f"{args.cases}: no such case folder")
+    cases = load_library(args.cases)
+    coverage = check_coverage(read_merged(args.merged), [c.id for c in cases])
+    for line in coverage.lines():
+        print(line)
+    print(f"{len(cases)} cases x {len(coverage.environments)} environments: {len(coverage.missing)} "
+          f"(case, environment) pairs without a result, {len(coverage.stale)} stale cases")
+    return 0 if coverage.complete else 1
+
+
 def _expand(patterns) -> list[str]:
     """Each argument as a path when it names one (brackets, spaces and any suffix included:
     it is then read or refused, never dropped); else as a glob, whose ``.json`` hits count."""
@@ -186,6 +202,11 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="docs/catalog.md")
     p.add_argument("--check", action="store_true", help="exit 1 if the file on disk is stale")
     p.set_defaults(func=_cmd_catalog)
+
+    p = sub.add_parser("coverage", help="exit 1 unless every case has a result on every environment of the matrix")
+    p.add_argument("merged", nargs="?", default=COMMITTED_MERGED)
+    p.add_argument("cases", nargs="?", default="cases")
+    p.set_defaults(func=_cmd_coverage)
 
     p = sub.add_parser("report", help="merge results files into reports/ (Markdown, HTML, plot, merged JSON)")
     p.add_argument("results", nargs="*", help="results or merged JSON files or globs (default: every JSON in "

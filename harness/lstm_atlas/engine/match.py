@@ -182,7 +182,8 @@ def describe(block: dict, code=lambda text: text, regex=lambda text: f"/{text}/"
     if block.get("crash"):
         text = "the interpreter crashes"
     elif "raises" in block:
-        text = f"raises {code(block['raises'])} at {code(block.get('stage', '?'))}"
+        # no stage (an override that keeps the base's): say nothing rather than a '?'
+        text = f"raises {code(block['raises'])}" + (f" at {code(block['stage'])}" if block.get("stage") else "")
         if block.get("match"):
             text += f", message {regex(block['match'])}"
     elif "ok" in block:

@@ -13,18 +13,26 @@ from pathlib import Path
 from lstm_atlas.case.validate import Case
 from lstm_atlas.engine.match import describe
 from lstm_atlas.matrix import markdown as md
-from lstm_atlas.versions import label_order
+from lstm_atlas.versions import env_label, env_sort_key, release
 
 
 def describe_expectation(expect: dict) -> str:
+    """The base expectation, then each override as what it changes on its versions.
+
+    An override that names another exception but no stage keeps the base's stage (as
+    ``effective_expectation`` does), so its stage is the base's, never unknown.
+    """
     def one(block):
         return describe(block, code=md.code, regex=lambda t: f"matching {md.code(t)}")
 
     lines = [one(expect)]
     for override in expect.get("overrides", []):
         when = md.text(", ".join(f"{k} {v}" if k in ("tf", "keras", "numpy") else f"{k}={v}"
-                              for k, v in override["when"].items()))
-        body = one(override)
+                                 for k, v in override["when"].items()))
+        effective = dict(override)
+        if "raises" in override and not override.get("stage") and expect.get("stage"):
+            effective["stage"] = expect["stage"]
+        body = one(effective)
         if not any(k in override for k in ("raises", "ok", "crash")):  # refines only part of the base
             parts = [f"message matching {md.code(override['match'])}"] if override.get("match") else []
             parts += [f"stage {md.code(override['stage'])}"] if override.get("stage") else []
@@ -42,45 +50,72 @@ def _claim_text(claim: dict) -> str:
     return f"“{md.text(claim['text'])}” (says: {said})"
 
 
-def version_span(labels: list[str]) -> str:
-    plain = [label for label in labels if "tf_keras" not in label] or labels
-    text = f"TF {plain[0]} to {plain[-1]}"
-    return text + (", and tf_keras" if len(plain) < len(labels) else "")
+def env_list(keys: list[str], envs: dict) -> str:
+    """Environments by their unique labels (``versions.env_label``), in matrix order."""
+    return ", ".join(md.text(env_label(envs.get(key, {"tensorflow": key}))) for key in keys)
 
 
-def group_by_verdict(verdicts: dict, total_envs: int) -> str:
-    """'false on every environment run (11: TF 2.12.1 to 2.21.0 (tf_keras))', or per verdict."""
+def _ordered(keys, envs: dict) -> list[str]:
+    return sorted(keys, key=lambda key: (env_sort_key(envs.get(key, {})), key))
+
+
+def _range(keys: list[str], envs: dict) -> str:
+    """'TF 2.12.1 to 2.21.0, and tf_keras': the span of a set that holds every environment."""
+    plain = [envs[k] for k in keys if k in envs and not envs[k].get("legacy_keras")] or [envs.get(keys[0], {})]
+    tfs = sorted({e.get("tensorflow", "?") for e in plain}, key=release)
+    legacy = any(envs.get(k, {}).get("legacy_keras") for k in keys)
+    return md.text(f"TF {tfs[0]} to {tfs[-1]}") + (", and tf_keras" if legacy else "")
+
+
+def group_by_verdict(verdicts: dict, envs: dict) -> str:
+    """'false on every environment run (12: TF 2.12.1 to 2.21.0, and tf_keras)', or per verdict by label."""
     groups: dict = defaultdict(list)
-    for label, value in verdicts.items():
-        groups[value].append(label)
+    for key, value in verdicts.items():
+        groups[value].append(key)
     parts = []
-    for value, labels in sorted(groups.items()):
-        labels.sort(key=label_order)
-        if len(groups) == 1 and len(labels) == total_envs:
-            parts.append(f"{value} on every environment run ({len(labels)}: {version_span(labels)})")
+    for value, keys in sorted(groups.items()):
+        keys = _ordered(keys, envs)
+        if len(groups) == 1 and len(keys) == len(envs):
+            parts.append(f"{value} on every environment run ({len(keys)}: {_range(keys, envs)})")
         else:
-            parts.append(f"{value} on TF {', '.join(labels)}")
+            parts.append(f"{value} on {env_list(keys, envs)}")
     return "; ".join(parts)
 
 
-def _matrix_facts(merged: dict | None) -> tuple[dict, dict]:
-    """(case id -> {variant -> {env: claim verdict}}, case id -> sorted envs where it passed)."""
+def matrix_facts(merged: dict | None) -> tuple[dict, dict]:
+    """(case id -> {variant -> {env key: claim verdict}}, case id -> {device -> env keys where the fix passed}).
+
+    "Verified on" means the corrected code ran clean there: only the fix variant counts (a repro
+    that reproduced says nothing about the fix), and only a pass that ran clean (a fix whose
+    expectation on that version is a crash, e.g. the TFLite converter on TF 2.16, passes as a
+    case but fixes nothing).
+    """
     claims: dict = defaultdict(lambda: defaultdict(dict))
-    covered: dict = defaultdict(set)
+    verified: dict = defaultdict(lambda: defaultdict(set))
     if not merged:
-        return claims, covered
-    envs = merged.get("environments", {})
+        return claims, verified
     for case_id, variants in merged.get("results", {}).items():
         for variant, devices in variants.items():
             for device, by_env in devices.items():
                 for key, cell in by_env.items():
-                    tf = envs.get(key, {}).get("tensorflow", key)
-                    label = f"{md.text(tf)}{' (tf_keras)' if envs.get(key, {}).get('legacy_keras') else ''}"
                     if cell.get("claim_verdict") and device == "cpu":
-                        claims[case_id][variant][label] = cell["claim_verdict"]
-                    if cell.get("verdict") == "pass":
-                        covered[case_id].add((device, label))
-    return claims, covered
+                        claims[case_id][variant][key] = cell["claim_verdict"]
+                    if variant == "fix" and cell.get("verdict") == "pass" and cell.get("status") == "ok":
+                        verified[case_id][device].add(key)
+    return claims, verified
+
+
+def verified_text(by_device: dict, envs: dict) -> str:
+    """The "Verified on" line: per device, the environments where the fix passed."""
+    parts = []
+    for device in ("cpu", "gpu"):
+        keys = _ordered(by_device.get(device, ()), envs)
+        if not keys:
+            continue
+        text = (f"all {len(keys)} environments ({_range(keys, envs)})" if len(keys) == len(envs)
+                else env_list(keys, envs))
+        parts.append(f"{device.upper()}: {text}")
+    return "; ".join(parts)
 
 
 def _shown_path(path: str, root) -> str:
@@ -95,8 +130,8 @@ def _shown_path(path: str, root) -> str:
 
 def render_catalog(cases: list[Case], merged: dict | None = None, root: str | Path | None = None) -> str:
     """``root``: case file paths are shown relative to it (the repository), so the text is portable."""
-    claims, covered = _matrix_facts(merged)
-    total_envs = len((merged or {}).get("environments", {}))
+    claims, verified = matrix_facts(merged)
+    envs = (merged or {}).get("environments", {})
     by_family: dict = defaultdict(list)
     for case in cases:
         by_family[case.family].append(case)
@@ -124,18 +159,14 @@ def render_catalog(cases: list[Case], merged: dict | None = None, root: str | Pa
                 if not claim:
                     continue
                 verdicts = claims.get(case.id, {}).get(variant, {})
-                verdict_text = group_by_verdict(verdicts, total_envs) if verdicts else "not yet run in the matrix"
+                verdict_text = group_by_verdict(verdicts, envs) if verdicts else "not yet run in the matrix"
                 label = "Article's claim" if variant == "repro" else "Article's claim about its fix"
                 out += [f"**{label}:** {_claim_text(claim)} — verdict: {verdict_text}", ""]
-            cov = covered.get(case.id)
-            if cov:
-                cpu = sorted({label for device, label in cov if device == "cpu"}, key=label_order)
-                gpu = sorted({label for device, label in cov if device == "gpu"}, key=label_order)
-                text = (f"CPU: all {len(cpu)} environments ({version_span(cpu)})" if len(cpu) == total_envs
-                        else f"CPU: TF {', '.join(cpu)}") if cpu else ""
-                if gpu:
-                    text += f"; GPU: TF {', '.join(gpu)}"
+            text = verified_text(verified.get(case.id, {}), envs)
+            if text:
                 out += [f"**Verified on:** {text}", ""]
+            elif merged:
+                out += ["**Verified on:** none: the fix has not passed in the matrix", ""]
             source = spec["source"]
             bits = []
             if source.get("seed"):
