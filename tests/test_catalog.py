@@ -74,8 +74,8 @@ def test_an_override_that_changes_the_exception_keeps_the_base_stage():
               "overrides": [{"when": {"keras": "<3"}, "raises": "TypeError", "match": "b"},
                             {"when": {"keras": "<3.12"}, "raises": "KeyError", "stage": "predict"}]}
     text = catalog.describe_expectation(expect)
-    assert "when keras <3: raises `TypeError` at `fit`, message matching `b`" in text
-    assert "when keras <3.12: raises `KeyError` at `predict`" in text
+    assert "when keras &lt;3: raises `TypeError` at `fit`, message matching `b`" in text
+    assert "when keras &lt;3.12: raises `KeyError` at `predict`" in text
     assert "?" not in text
 
 
