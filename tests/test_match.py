@@ -153,3 +153,12 @@ def test_patterns_are_matched_in_linear_time():
     assert time.perf_counter() - started < 1.0
     assert result.mismatches == [r"message does not match /^(?:.|\S)*QQQ$/"]
     assert verdict({"raises": "ValueError", "stage": "fit", "match": r"shape for"}, raised()).passed
+
+
+def test_ok_checks_which_output_rows_are_not_finite():
+    expectation = {"ok": {"nonfinite_rows": [1]}}
+    seen = Observation(status="ok", outcome={"nonfinite_rows": [1], "output_shape": [4, 1]})
+    assert verdict(expectation, seen).passed
+    wider = verdict(expectation, Observation(status="ok", outcome={"nonfinite_rows": [0, 1, 2, 3]}))
+    assert not wider.passed and "expected NaN/inf in output rows [1], observed [0, 1, 2, 3]" in wider.mismatches
+    assert not verdict({"ok": {"nonfinite_rows": []}}, Observation(status="ok", outcome={})).passed

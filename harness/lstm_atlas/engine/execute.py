@@ -47,6 +47,10 @@ def prepare(case: Case, variant_name: str) -> Prepared:
     return Prepared(variant=variant, plan=plan, steps=steps)
 
 
+#: At most this many non-finite output rows are listed in an observation.
+MAX_LISTED_ROWS = 100
+
+
 def _shape_of(value):
     shape = getattr(value, "shape", None)
     if shape is None:
@@ -67,6 +71,9 @@ def _describe_output(result, outcome: dict) -> None:
         arrays = result if isinstance(result, (list, tuple)) else [result]
         flat = [np.asarray(a, dtype=np.float64) for a in arrays if not isinstance(a, (list, tuple))]
         outcome["output_finite"] = bool(all(np.isfinite(a).all() for a in flat))
+        if flat and flat[0].ndim >= 1:  # which samples of the (first) output hold a NaN or inf
+            rows = ~np.isfinite(flat[0]).reshape(len(flat[0]), -1).all(axis=1)
+            outcome["nonfinite_rows"] = [int(i) for i in np.flatnonzero(rows)[:MAX_LISTED_ROWS]]
     except (TypeError, ValueError):
         pass
 

@@ -108,6 +108,9 @@ def _check_ok(checks, obs: Observation, out: list[str]) -> None:
             out.append(f"expected output shape {want}, observed {got}")
     if "output_count" in checks and checks["output_count"] != obs.outcome.get("output_count"):
         out.append(f"expected {checks['output_count']} outputs, observed {obs.outcome.get('output_count')}")
+    if "nonfinite_rows" in checks and checks["nonfinite_rows"] != obs.outcome.get("nonfinite_rows"):
+        out.append(f"expected NaN/inf in output rows {checks['nonfinite_rows']}, "
+                   f"observed {obs.outcome.get('nonfinite_rows')}")
 
 
 def verdict(expectation: dict, obs: Observation) -> Verdict:
