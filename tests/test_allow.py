@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lstm_atlas.case import allow, signatures
+from lstm_atlas.case import allow, keywords
 from lstm_atlas.case.load import load_text
 from lstm_atlas.case.validate import build_case
+from lstm_atlas.engine.signatures import CANARY
 from lstm_atlas.errors import CaseError
 
 from .conftest import good_case
@@ -114,7 +115,7 @@ def test_every_allow_listed_name_exists_in_the_installed_keras():
 
 
 def _names(generation: str, version: str, layer: str) -> set:
-    return set(signatures.table()[generation][version]["layers"][layer])
+    return set(keywords.table()[generation][version]["layers"][layer])
 
 
 @pytest.mark.parametrize("layer,keyword,only_in", [
@@ -127,20 +128,20 @@ def test_a_keyword_one_keras_generation_takes_still_validates(layer, keyword, on
     """api-change cases exist to show a keyword one generation takes and the other refuses."""
     class_name = layer.split(":")[0]
     other = "keras3" if only_in == "keras2" else "keras2"
-    assert all(keyword in entry["layers"][class_name] for entry in signatures.table()[only_in].values())
-    assert all(keyword not in entry["layers"][class_name] for entry in signatures.table()[other].values())
+    assert all(keyword in entry["layers"][class_name] for entry in keywords.table()[only_in].values())
+    assert all(keyword not in entry["layers"][class_name] for entry in keywords.table()[other].values())
     build_case(load_text(_with_layer(layer)))
 
 
 def test_the_signature_table_covers_every_allow_listed_class_in_both_generations():
-    data = signatures.table()
+    data = keywords.table()
     assert {"2.15.0"} <= set(data["keras2"]) and {"3.13.2", "3.15.1"} <= set(data["keras3"])
-    for generation in signatures.GENERATIONS:
+    for generation in keywords.GENERATIONS:
         for version, entry in data[generation].items():
             assert sorted(entry["layers"]) == sorted(allow.LAYER_CLASSES), (generation, version)
             for class_name, names in entry["layers"].items():
                 assert names is not None, f"{class_name} takes any keyword in Keras {version}"
-                assert "name" in names and "dtype" in names and signatures.CANARY not in names
+                assert "name" in names and "dtype" in names and CANARY not in names
     # facts found by running, not by reading: Keras 2's base layer takes batch_input_shape, Keras 3's does not
     assert "batch_input_shape" in _names("keras2", "2.15.0", "Dense")
     assert "batch_input_shape" not in _names("keras3", "3.13.2", "Dense")
@@ -149,10 +150,10 @@ def test_the_signature_table_covers_every_allow_listed_class_in_both_generations
 
 
 def test_refusal_names_every_recorded_keras_and_the_nearest_name():
-    versions = [v for g in signatures.GENERATIONS for v in sorted(signatures.table()[g])]
-    message = signatures.refusal("LSTM", "unit")
+    versions = [v for g in keywords.GENERATIONS for v in sorted(keywords.table()[g])]
+    message = keywords.refusal("LSTM", "unit")
     assert message == f"LSTM takes no keyword 'unit' in Keras {', '.join(versions[:-1])} or {versions[-1]}; " \
                       "did you mean 'units'?"
-    assert signatures.refusal("LSTM", "zzzzzz").endswith(versions[-1])  # nothing close: no guess
-    assert signatures.refusal("LSTM", "units") is None
-    assert signatures.refusal("NotALayer", "units") is None  # unknown classes are refused elsewhere
+    assert keywords.refusal("LSTM", "zzzzzz").endswith(versions[-1])  # nothing close: no guess
+    assert keywords.refusal("LSTM", "units") is None
+    assert keywords.refusal("NotALayer", "units") is None  # unknown classes are refused elsewhere

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_atlas.case import signatures
+from lstm_atlas.engine import signatures
 
 from .conftest import ROOT
 
@@ -84,7 +84,7 @@ def test_the_other_recorded_kerases_agree_with_the_table(python, env_vars):
         pytest.skip(f"{python} is not built (tox -e {python.parent.parent.name}; TOX_WORK_DIR names another .tox)")
     harness = Path(signatures.__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(harness), TF_CPP_MIN_LOG_LEVEL="2", **env_vars)
-    proc = subprocess.run([str(python), "-m", "lstm_atlas.case.signatures", "--check"], capture_output=True,
+    proc = subprocess.run([str(python), "-m", "lstm_atlas.engine.signatures", "--check"], capture_output=True,
                           text=True, env=env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "agrees" in proc.stdout

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from lstm_atlas.case import signatures
+from lstm_atlas.case import keywords
 from lstm_atlas.case.dtypes import keras_names
 from lstm_atlas.errors import CaseError
 
@@ -134,7 +134,7 @@ def check_layer(spec, where: tuple, error: Error) -> None:
                     where)
     for key, value in config.items():
         at = config_at + (key,)
-        refused = signatures.refusal(name, key)  # layer_signatures.json: what each Keras's class really takes
+        refused = keywords.refusal(name, key)  # layer_signatures.json: what each Keras's class really takes
         if refused:
             raise error(refused, at)
         if key in NESTED_LAYER_KEYS and value is not None:

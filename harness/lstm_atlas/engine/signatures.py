@@ -1,10 +1,4 @@
-"""The keyword arguments each allow-listed layer class accepts, per Keras generation.
-
-Validate runs without TensorFlow, yet a typo such as ``LSTM: {unit: 4}`` should not wait for
-construction to fail. ``layer_signatures.json`` records, for Keras 2 and Keras 3 (each from
-the versions it was generated on), which keywords every class of :data:`allow.LAYER_CLASSES`
-accepts. Validate refuses a keyword that no recorded Keras accepts and keeps one that only
-one generation accepts (api-change cases exist to show exactly that).
+"""Generating ``case/layer_signatures.json`` by running Keras: which keywords each layer class takes.
 
 The table is found by running, not read from documentation: for every candidate name (the
 parameters of each ``__init__`` along the class's MRO, plus every string constant in those
@@ -13,29 +7,23 @@ parameters of each ``__init__`` along the class's MRO, plus every string constan
 accepted unless construction fails with Keras' or Python's unknown-keyword error; a canary
 name must be refused, or the class is recorded as accepting anything. Regenerate with::
 
-    python -m lstm_atlas.case.signatures --write    # this environment's Keras, into the table
-    python -m lstm_atlas.case.signatures --check    # exit 1 when this Keras disagrees with it
+    python -m lstm_atlas.engine.signatures --write    # this environment's Keras, into the table
+    python -m lstm_atlas.engine.signatures --check    # exit 1 when this Keras disagrees with it
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import difflib
 import inspect
 import json
 import re
 import sys
 import textwrap
 import warnings
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-from packaging.version import Version
-
-TABLE_FILE = "layer_signatures.json"
-GENERATIONS = ("keras2", "keras3")
+from lstm_atlas.case.keywords import GENERATIONS, TABLE_FILE, table, table_path
 
 #: A keyword no Keras accepts; if a class takes it, the class takes anything.
 CANARY = "zz_atlas_not_a_keyword"
@@ -44,40 +32,6 @@ _UNKNOWN = re.compile(r"unexpected keyword argument|Keyword argument not underst
                       r"|multiple values for (keyword )?argument")
 
 
-def table_path() -> Path:
-    return Path(str(resources.files("lstm_atlas.case").joinpath(TABLE_FILE)))
-
-
-@lru_cache(maxsize=None)
-def table() -> dict:
-    return json.loads(table_path().read_text("utf-8"))
-
-
-def accepted(class_name: str) -> dict[str, set[str] | None]:
-    """``{"Keras 3.13.2": {names}, ...}`` for one class; ``None`` for a version where it takes any keyword."""
-    out: dict[str, set[str] | None] = {}
-    for generation in GENERATIONS:
-        for version, entry in sorted(table().get(generation, {}).items(), key=lambda item: Version(item[0])):
-            names = entry["layers"].get(class_name)
-            if class_name in entry["layers"]:
-                out[f"Keras {version}"] = None if names is None else set(names)
-    return out
-
-
-def refusal(class_name: str, key: str) -> str | None:
-    """Why ``key`` is no keyword of ``class_name`` in any recorded Keras, or None when one of them takes it."""
-    by_version = accepted(class_name)
-    if not by_version or any(names is None or key in names for names in by_version.values()):
-        return None
-    every = sorted(set().union(*by_version.values()))
-    close = difflib.get_close_matches(key, every, n=1)
-    versions = [v.removeprefix("Keras ") for v in by_version]
-    listed = ", ".join(versions[:-1]) + f" or {versions[-1]}" if len(versions) > 1 else versions[0]
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"{class_name} takes no keyword '{key}' in Keras {listed}{hint}"
-
-
-# --- generation (imports TensorFlow through the engine's one seam) -------------------------------------------------
 
 def _required(keras, name: str):
     """A value for each required parameter of the allow-listed classes (None would not construct)."""
@@ -171,7 +125,7 @@ def write(generation: str, version: str, entry: dict) -> Path:
     from lstm_atlas.files import write_bytes_atomic
 
     data = json.loads(table_path().read_text("utf-8")) if table_path().exists() else {}
-    data.setdefault("about", "keywords each allow-listed layer accepts; python -m lstm_atlas.case.signatures --write")
+    data.setdefault("about", "keywords each allow-listed layer accepts; python -m lstm_atlas.engine.signatures --write")
     data.setdefault(generation, {})[version] = entry
     data = {key: (dict(sorted(value.items())) if key in GENERATIONS else value) for key, value in data.items()}
     write_bytes_atomic(table_path(), _dumps(data).encode("utf-8"))
@@ -187,7 +141,7 @@ def _dumps(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lstm_atlas.case.signatures", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lstm_atlas.engine.signatures", description=__doc__.split("\n")[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", action="store_true", help="record this Keras's half in the committed table")
     action.add_argument("--check", action="store_true", help="exit 1 when this Keras disagrees with the table")
