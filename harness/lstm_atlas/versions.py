@@ -1,7 +1,7 @@
 """Versions and environment names, parsed in one place with ``packaging``.
 
 The matrix orders environments by TensorFlow version, ``explain`` filters by the version a
-user names (``2.15``, ``3.x``), the catalogue sorts version labels, and results, reports and
+user names (``2.15``, ``3.x``), the catalogue labels environments, and results, reports and
 fuzz maps name each environment by one key: all of them ask here.
 """
 
@@ -30,11 +30,6 @@ def release(text: str | None) -> tuple[int, ...]:
     """The release numbers of a version (``2.16.0rc1`` -> (2, 16, 0)); () when it is not one."""
     version = parse(text)
     return version.release if version is not None else ()
-
-
-def label_order(label: str) -> tuple:
-    """Sort key of a label that starts with a version: ``2.16.2 (tf_keras)`` sorts as 2.16.2."""
-    return release(label.split(" ")[0]), label
 
 
 def matches(version: str | None, wanted: str | None) -> bool:

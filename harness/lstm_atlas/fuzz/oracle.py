@@ -19,6 +19,7 @@ import yaml
 from lstm_atlas.engine.match import effective_expectation
 from lstm_atlas.matrix.merge import read_merged
 from lstm_atlas.normalise import signature
+from lstm_atlas.patterns import search as pattern_search
 
 #: Exceptions that mean the library's own code went wrong, not that the input was refused.
 INTERNAL_ERRORS = frozenset({"UnboundLocalError", "AttributeError", "KeyError", "IndexError", "NameError",
@@ -115,7 +116,7 @@ class Oracle:
             for case_id, expect in self.expectations:
                 if expect.get("raises") != exc["type"]:
                     continue
-                if expect.get("match") and not re.search(expect["match"], exc["message"]):
+                if expect.get("match") and not pattern_search(expect["match"], exc["message"]):
                     continue
                 reasons.append(f"case:{case_id}")
             reasons.extend(f"observed:{c}" for c in sorted(self.by_signature.get(sig, ())))
