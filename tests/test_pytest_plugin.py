@@ -95,6 +95,11 @@ def test_pyproject_registers_the_plugin_as_its_own_pytest11_entry_point():
     assert not MODULE.startswith("lstm_atlas.plugin"), "plugin/ keys the result cache"
 
 
+def test_readme_names_the_flag_and_the_plugin_name_that_switches_it_off():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert "pytest --atlas-explain" in readme and f"-p no:{ENTRY_POINT}" in readme and MODULE in readme
+
+
 def test_failing_tests_get_the_section_passing_ones_and_non_errors_do_not(pytester):
     pytester.makepyfile(test_project=RECORDED_PROJECT)
     pytester.makeconftest(PROBE_CONFTEST)

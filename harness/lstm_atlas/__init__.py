@@ -7,14 +7,14 @@ Imported by every pytest session of its environment (the plugin's entry point) a
 __version__ = "0.1.0"
 
 
-def explaining(**options):
+def explaining(*, tf=None, keras=None, device=None, stream=None, full=False, index=None):
     """``with lstm_atlas.explaining(): ...`` or ``@lstm_atlas.explaining()``: explain an escaping exception.
 
-    Options as :class:`lstm_atlas.explain.hooks.explaining`.
+    The options are :class:`lstm_atlas.explain.hooks.explaining`'s.
     """
     from lstm_atlas.explain.hooks import explaining as explaining_
 
-    return explaining_(**options)
+    return explaining_(tf=tf, keras=keras, device=device, stream=stream, full=full, index=index)
 
 
 def load_ipython_extension(ipython) -> None:
