@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -31,8 +32,6 @@ KERAS_2D = textwrap.dedent("""\
 
 
 def _env() -> dict:
-    import os
-
     return dict(os.environ, PYTHONPATH=str(ROOT / "harness"), TF_CPP_MIN_LOG_LEVEL="2")
 
 
@@ -146,8 +145,9 @@ def test_versions_are_read_from_package_metadata_without_importing_tensorflow():
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True).stdout
     versions, imported = out.splitlines()
+    keras_dist = "tf-keras" if os.environ.get("TF_USE_LEGACY_KERAS") == "1" else "keras"  # tf.keras is tf_keras
     try:
-        expected = f"{metadata.version('tensorflow-cpu')} {metadata.version('keras')}"
+        expected = f"{metadata.version('tensorflow-cpu')} {metadata.version(keras_dist)}"
     except metadata.PackageNotFoundError:
         pytest.skip("tensorflow-cpu and keras are not installed here")
     assert versions == expected and imported == "False False"
