@@ -111,6 +111,25 @@ def test_a_failing_explainer_says_one_line_and_the_users_error_goes_on(tmp_path)
     assert line.count("\n") == 1
 
 
+def test_a_hostile_exception_is_not_replaced_by_the_explainers_trouble_with_it():
+    class Hostile(ValueError):
+        def __getattr__(self, name):
+            raise RuntimeError("no attributes here")
+
+        def __setattr__(self, name, value):
+            raise RuntimeError("read-only")
+
+        def __str__(self):
+            raise RuntimeError("no message either")
+
+    out, original = io.StringIO(), Hostile()
+    with pytest.raises(Hostile) as caught, lstm_atlas.explaining(stream=out):
+        raise original
+    assert caught.value is original
+    assert out.getvalue() == (f"{hooks.HEADER} failed (RuntimeError: no attributes here); "
+                              "the original error is unchanged\n")
+
+
 def test_a_broken_stream_does_not_replace_the_users_error():
     class Closed(io.StringIO):
         def write(self, text):

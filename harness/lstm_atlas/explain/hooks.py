@@ -109,8 +109,18 @@ def already_explained(exc: BaseException) -> bool:
 def _mark(exc: BaseException) -> None:
     try:
         setattr(exc, EXPLAINED_ATTR, True)
-    except (AttributeError, TypeError):  # an exception class with __slots__: it may be explained twice
+    except Exception:  # noqa: BLE001 - a class whose __setattr__ refuses: it may be explained twice, no more
         pass
+
+
+def _failure_line(failure: Exception) -> str:
+    from lstm_atlas.errors import one_line
+
+    try:
+        said = f"{type(failure).__name__}: {failure}"
+    except Exception:  # noqa: BLE001 - even its message is broken
+        said = type(failure).__name__
+    return one_line(f"{HEADER} failed ({said}); the original error is unchanged") + "\n"
 
 
 def outcome_of(exc: BaseException, **options) -> tuple[str, str] | None:
@@ -118,16 +128,15 @@ def outcome_of(exc: BaseException, **options) -> tuple[str, str] | None:
     explainer's own failure); None for what is not an error (KeyboardInterrupt, SystemExit) or was
     explained already. Never raises, and marks ``exc`` explained.
     """
-    from lstm_atlas.errors import one_line
-
-    if not isinstance(exc, Exception) or already_explained(exc):
+    if not isinstance(exc, Exception):
         return None
-    _mark(exc)
     try:
+        if already_explained(exc):  # inside the try: an exception's own __getattr__ may raise
+            return None
+        _mark(exc)
         text = explanation_of(exc, **options)
     except Exception as failure:  # noqa: BLE001 - the explainer's own failure must not replace the user's error
-        return "failed", one_line(f"{HEADER} failed ({type(failure).__name__}: {failure}); "
-                                  "the original error is unchanged") + "\n"
+        return "failed", _failure_line(failure)
     if text is None:
         return "unknown", f"{HEADER}: no known LSTM failure mode matches this {type(exc).__name__}\n"
     return "known", text
