@@ -194,3 +194,15 @@ def test_a_script_prints_the_explanation_and_the_traceback_and_exits_1(tmp_path)
     assert f'File "{script}", line 6' in err[traceback_at:]
     assert err.rstrip().endswith("expected ndim=3, found ndim=2. Full shape received: (2, 5)")
     assert run.stdout == ""
+
+
+def test_the_hooks_stay_out_of_the_result_cache_key():
+    """lstm_atlas/__init__.py is in the key (plugin/cache.py); the hooks it delegates to must not be."""
+    from pathlib import Path
+
+    from lstm_atlas.plugin.cache import outcome_files
+
+    package = Path(lstm_atlas.__file__).resolve().parent
+    keyed = {path.relative_to(package).as_posix() for path in outcome_files(package)}
+    assert "__init__.py" in keyed
+    assert not {name for name in keyed if name.startswith("explain/")}, "explain/ would key every cached result"
