@@ -96,7 +96,8 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\bcannot compute \w+ as input\b"), "cannot compute <op> as input"),
     (re.compile(r"\bloc\((?:[^()]|\([^()]*\))*\)"), "<loc>"),
     # reprs of values: nested lists and numpy arrays of numbers, datasets, tensors, objects, classes
-    (re.compile(r"(?<=: )[^:\n]*? \(of type <class '[^']*'>\)"), "<value> (of type <class>)"),
+    # "x=[[1, 2]] (of type <class 'list'>)": which argument (x or y) is the cause; its value is not
+    (re.compile(r"(?<=: )(\w+=)?[^:\n]*? \(of type <class '[^']*'>\)"), lambda m: f"{m.group(1) or ''}<value>"),
     (re.compile(r"(?<=value )'[^'\n]*'"), "<value>"),
     (re.compile(r"\barray\(\[[^()]*\](?:,\s*dtype=\w+)?\)"), "<value>"),
     (re.compile(r"(?<=input )\[\](?= with name)"), "<value>"),
@@ -157,8 +158,11 @@ _REPR_SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\s*\bfor '\{\{node [^}]*\}\}.*", re.S), ""),
     (re.compile(r"<(?:tf\.)?Variable\b(?:[^<>]|<[^<>]*>)*(?:>|$)"), "<variable>"),
     (re.compile(r"\btf\.Tensor\((?:[^()]|\([^()]*\))*(?:\)|$)"), "<tensor>"),
-    # Keras 2's data adapter error prints a list's element types recursively, escaping quotes per level
+    # Keras 2's data adapter error prints a list's element types recursively, escaping quotes per level;
+    # the classes it names (of x, then of y) are the cause
     (re.compile(r"\(<class '(\w+)'> containing values of types \{.*?(?:\}\)(?=, <class)|$)"), r"<\1 of values>"),
+    (re.compile(r"(?<=can handle input: )<class '(?:\w+\.)*(\w+)'>"), r"<\1>"),
+    (re.compile(r"(?<=can handle input: <)(\w+)((?: of values)?>, )<class '(?:\w+\.)*(\w+)'>"), r"\1\2<\3>"),
     # what a layer received, when it received something: the layer names and shapes inside vary
     (re.compile(r"(Inputs received: )\[(?!\]).*"), r"\1<tensors>"),
     # graph and variable paths: sequential_3/lstm/lstm_cell/kernel, while/ReadVariableOp_4:0 (never file paths)
@@ -183,11 +187,8 @@ def _abstract_reprs(text: str) -> str:
     return text.replace("<graph_name>", "<name>")
 
 
-#: After every rule: one value is one value, however it was introduced ("x=[[1]] (of type <class 'list'>)"
-#: and, cut short, "x=[[1], [2], ...").
+#: After every rule: one input is one input, however its repr was printed or cut.
 _VALUE_TAIL_SUBS: list[tuple[re.Pattern, str]] = [
-    (re.compile(r"\b\w+=<value>"), "<value>"),
-    (re.compile(r"<value>\s*\(of type <class>\)"), "<value>"),
     (re.compile(r"\binput (?:<tensor>|<value>|<num>|<name>) with name\b"), "input <value> with name"),
 ]
 _DTYPE_RE = re.compile(r"(?<![\w<.])(?:" + "|".join(re.escape(d) for d in DTYPES) + r")(?![\w>])"
