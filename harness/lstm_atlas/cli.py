@@ -207,8 +207,8 @@ def _fuzz_replay(args) -> int:
             print(f"published to {args.publish_dir}/{data['env']}/ and the index")
         else:
             print("not published: the replay did not run the whole corpus", file=sys.stderr)
-            return 1
-    return 0 if data["complete"] else 130
+            return 130 if data["interrupted"] else 1
+    return 130 if data["interrupted"] else 0
 
 
 class _Parser(argparse.ArgumentParser):

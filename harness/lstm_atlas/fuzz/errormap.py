@@ -207,8 +207,13 @@ def family_colours() -> dict[str, tuple]:
 
     from lstm_atlas.case.schema import FAMILIES
 
-    palette = [c for i, c in enumerate(matplotlib.colormaps["tab20"].colors) if i not in (6, 7, 14, 15)]
-    palette += list(matplotlib.colormaps["Dark2"].colors)
+    tab20 = matplotlib.colormaps["tab20"].colors
+    taken = (3, 7, 6)  # red (unexplained), grey (timeout, allowed) and pink (NaN) pairs are the fixed causes'
+    dark = [tab20[2 * i] for i in range(10) if i not in taken]
+    light = [tab20[2 * i + 1] for i in range(10) if i not in taken]
+    # strong hues first, so families that sit next to each other in the schema never share a hue's two shades
+    dark2 = [c for i, c in enumerate(matplotlib.colormaps["Dark2"].colors) if i not in (3, 7)]  # pink, grey
+    palette = dark + dark2 + light
     return {family: palette[i % len(palette)] for i, family in enumerate(FAMILIES)}
 
 
@@ -253,7 +258,7 @@ def heatmap_png(data: dict) -> bytes:
                 total = sum(counts.values())
                 colour = colour_of(top, families)
                 ax.add_patch(plt.Rectangle((j, rank), 1, 1, facecolor=colour, edgecolor="white", linewidth=0.8,
-                                           alpha=0.45 + 0.55 * n / total))
+                                           alpha=0.6 + 0.4 * n / total))
                 dark = top in ("crash", "timeout", "unexplained", "nonfinite")
                 ax.text(j + 0.5, rank + 0.5, str(total), ha="center", va="center", fontsize=8,
                         color="white" if dark else "black")

@@ -43,7 +43,7 @@ def run_replay(*, corpus_path: str | Path = PUBLISHED_DIR / CORPUS_FILE, out_dir
     worker = Worker(timeout_s, python=python)
     previous = signal.signal(signal.SIGTERM, _stop)
     fmap = None
-    complete = False
+    complete = interrupted = False
     try:
         library = load_library(cases_dir) if Path(cases_dir).is_dir() else []  # while the worker imports TF
         env = dict(worker.wait_ready(), device_kind="cpu")
@@ -65,7 +65,7 @@ def run_replay(*, corpus_path: str | Path = PUBLISHED_DIR / CORPUS_FILE, out_dir
                 fmap.write(out_dir, heatmap=False)
         complete = len(entries) == len(corpus["examples"])
     except (KeyboardInterrupt, Stopped):
-        complete = False
+        complete, interrupted = False, True
     finally:
         signal.signal(signal.SIGTERM, previous)
         worker.stop()
@@ -73,7 +73,7 @@ def run_replay(*, corpus_path: str | Path = PUBLISHED_DIR / CORPUS_FILE, out_dir
         raise RuntimeError("the replay stopped before the worker started")
     data = fmap.to_json()
     data["summary"]["worker_restarts"] = worker.restarts
-    data["complete"] = complete
+    data["complete"], data["interrupted"] = complete, interrupted
     env_dir = Path(out_dir) / data["env"]
     write_map(data, env_dir)
     write_index(out_dir)
