@@ -245,6 +245,7 @@ def heatmap_png(data: dict) -> bytes:
     for ax in axes.flat[len(kinds):]:
         ax.axis("off")
     dominant_seen = set()
+    marked = False
     for ax, kind in zip(axes.flat, kinds, strict=False):
         for rank in range(MAX_RANK + 1):
             for j, dtype in enumerate(DTYPES):
@@ -262,6 +263,11 @@ def heatmap_png(data: dict) -> bytes:
                 dark = top in ("crash", "timeout", "unexplained", "nonfinite")
                 ax.text(j + 0.5, rank + 0.5, str(total), ha="center", va="center", fontsize=8,
                         color="white" if dark else "black")
+                if top not in ("crash", "timeout") and (counts.get("crash") or counts.get("timeout")):
+                    # a crash or hang among the cell's examples, though not its commonest cause: never hidden
+                    ax.add_patch(plt.Polygon([(j + 0.72, rank + 1), (j + 1, rank + 1), (j + 1, rank + 0.72)],
+                                             facecolor="black", edgecolor="white", linewidth=0.5))
+                    marked = True
         ax.set_xlim(0, len(DTYPES))
         ax.set_ylim(0, MAX_RANK + 1)
         ax.set_xticks([j + 0.5 for j in range(len(DTYPES))], DTYPES, rotation=45, fontsize=8)
@@ -275,6 +281,8 @@ def heatmap_png(data: dict) -> bytes:
                  f"number = examples; paler = that cause holds fewer of them", fontsize=10)
     legend = [Patch(facecolor=colour_of(c, families), label=_legend_label(c)) for c in seen if c in dominant_seen]
     legend.append(Patch(facecolor=EMPTY_COLOUR, edgecolor="#bdbdbd", hatch="///", label="no example generated"))
+    if marked:
+        legend.append(Patch(facecolor="black", label="black corner: the cell also holds a crash or hang"))
     fig.legend(handles=legend, loc="lower center", ncol=min(5, len(legend)), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.04 + 0.025 * ((len(legend) + 4) // 5), 1, 0.95))
     buffer = io.BytesIO()
