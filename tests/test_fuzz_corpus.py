@@ -93,3 +93,15 @@ def test_the_committed_corpus_is_valid_balanced_and_its_maps_replay_it():
         assert set(data["outcomes"]) == ids and data["summary"]["examples"] == len(ids)
         for key in ("corpus", "examples", "failing_examples", "explained_by_case"):
             assert key in data["summary"]
+
+
+def test_replay_of_a_missing_or_damaged_corpus_is_one_line_and_exit_2(tmp_path, capsys):
+    from lstm_atlas import cli
+
+    assert cli.main(["fuzz", "replay", "--corpus", str(tmp_path / "none.json"), "--out", str(tmp_path)]) == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": "lstm-atlas-fuzz-corpus", "schema_version": 1, "corpus": "x", "examples": 3}')
+    assert cli.main(["fuzz", "replay", "--corpus", str(bad), "--out", str(tmp_path)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 2 and "no such corpus" in err[0] and "examples: expected a list" in err[1], err
+    assert not list(tmp_path.glob("*/map.json"))  # refused before anything ran or was written
