@@ -105,3 +105,24 @@ def test_an_unrolled_layer_with_open_declared_axes_still_writes_a_valid_candidat
                "exception": {"type": "ValueError", "message": "expected ndim=3, found ndim=6", "core": "x"}}
     case = build_candidate("ValueError: expected ndim=<num>, found ndim=<num>", example, outcome, ENV, 1)
     assert load_case(write_candidate(tmp_path, case)).id == case["id"]
+
+
+def test_the_fix_of_a_cell_called_without_states_calls_it_with_both(tmp_path):
+    cell = {"layer": "LSTMCell", "config": {"units": 2}, "masking": False, "declared": None, "states": "none",
+            "input": {"shape": [2, 3], "dtype": "float32", "container": "ndarray"}, "step": "call"}
+    outcome = {"status": "raised", "stage": "call", "exception": {
+        "type": "TypeError", "message": "missing a required argument: 'states'", "core": "x"}}
+    loaded = load_case(write_candidate(tmp_path, build_candidate("TypeError: x", cell, outcome, ENV, 1)))
+    assert "states" not in loaded.variants["repro"]["call"]
+    assert loaded.variants["fix"]["call"]["states"] == ["h", "c"]
+    assert set(loaded.variants["fix"]["data"]) >= {"x", "h", "c"}
+
+
+def test_the_fix_of_a_stateful_layer_with_a_wrong_batch_declares_its_own(tmp_path):
+    stateful = {"layer": "LSTM", "config": {"units": 2, "stateful": True}, "masking": False, "declared": None,
+                "batch": 5, "input": {"shape": [2, 3, 2], "dtype": "float32", "container": "ndarray"},
+                "step": "predict"}
+    outcome = {"status": "raised", "stage": "predict", "exception": {"type": "ValueError", "message": "m", "core": "m"}}
+    loaded = load_case(write_candidate(tmp_path, build_candidate("ValueError: m", stateful, outcome, ENV, 1)))
+    assert loaded.variants["repro"]["model"]["input"] == {"shape": [3, 2], "batch_size": 5}
+    assert loaded.variants["fix"]["model"]["input"] == {"shape": [3, 2], "batch_size": 2}

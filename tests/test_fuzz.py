@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lstm_atlas.case.validate import load_case
+from lstm_atlas.fuzz.corpus import read_corpus
 from lstm_atlas.fuzz.driver import run_fuzz
 from lstm_atlas.fuzz.supervisor import Worker
 
@@ -24,27 +25,30 @@ CALL_2D = {"layer": "LSTM", "config": {"units": 2}, "masking": False, "declared"
            "input": {"shape": [4, 3], "dtype": "float32", "container": "ndarray"}, "step": "call"}
 
 
-def test_ci_profile_writes_the_map_and_valid_candidates(tmp_path):
+def test_ci_profile_writes_the_map_valid_candidates_and_its_corpus(tmp_path):
     data = run_fuzz(profile="ci", out_dir=tmp_path / "fuzz", candidates_dir=tmp_path / "candidates",
                     cases_dir=CASES_DIR, merged=ROOT / "reports" / "merged.json", progress=False)
     summary = data["summary"]
     assert 0 < summary["examples"] <= 40 + 30  # the budget plus the shrinking allowance
-    assert summary["distinct_signatures"] >= 2 and summary["explained"] >= 1
+    assert summary["distinct_signatures"] >= 2 and summary["explained_by_case"] >= 1
     env_dir = tmp_path / "fuzz" / data["env"]
     on_disk = json.loads((env_dir / "map.json").read_text())
-    assert on_disk["summary"]["examples"] == summary["examples"]
+    assert on_disk["summary"]["examples"] == summary["examples"] == len(on_disk["outcomes"])
     assert (env_dir / "heatmap.png").stat().st_size > 1000
     assert (tmp_path / "fuzz" / "index.html").exists()
-    unexplained = [s for s in on_disk["signatures"] if not s["explained_by"]]
-    assert unexplained, "the ci profile found nothing unexplained, so no candidate was written or checked"
-    # each unexplained signature has its shrunk example and its own candidate file, and nothing else has one
-    assert all(s["minimal_example"] for s in unexplained)
+    # a signature some of whose examples no case of their kind explains gets its shrunk example and a candidate
+    with_candidate = [s for s in on_disk["signatures"] if s["candidate"]]
+    assert with_candidate, "the ci profile found nothing unexplained, so no candidate was written or checked"
+    assert all(s["minimal_example"] and s["explained_count"] < s["count"] for s in with_candidate)
     candidates = sorted((tmp_path / "candidates" / data["env"]).glob("*.yaml"))
-    assert candidates == sorted(Path(s["candidate"]) for s in unexplained)
+    assert candidates == sorted(Path(s["candidate"]) for s in with_candidate)
     assert len(candidates) == summary["candidates"]
     for path in candidates:
         case = load_case(path)  # valid case YAML, holding a shrunk example
         assert "fuzz" in case.tags
+    corpus = read_corpus(env_dir / "corpus.json")  # the run's corpus, checked (ids are the examples' hashes)
+    assert 0 < len(corpus["examples"]) <= summary["examples"]
+    assert {e["id"] for e in corpus["examples"]} <= set(on_disk["outcomes"])
 
 
 @pytest.fixture(scope="module")

@@ -187,3 +187,111 @@ def test_the_core_bound_is_beyond_every_recorded_message():
     message = "Input 0 of layer lstm_3 is incompatible with the layer: expected ndim=3, found ndim=2. "
     assert message_template(message + "x " * 5000) == message_template(
         message + ("x " * 5000)[:MAX_CORE_CHARS - len(message)])
+
+
+# --- value reprs, graph names and op suffixes: one cause, one signature (issue 17) ------------------------
+
+LIST_X = "Unrecognized data type: x=[[[0.5], [0.25]], [[1.0], [2.0]]] (of type <class 'list'>)"
+
+
+@pytest.mark.parametrize("variant", [
+    LIST_X,
+    "Unrecognized data type: x=[[[[1], [2], [3]], [[4], [5], [6]]], [[[7], [8], [9]], [[1], [2], [3]]]] "
+    "(of type <class 'list'>)",
+    "Unrecognized data type: x=[[[[1], [2], [3]], [[4], [5], [6]]], [[[7], [8], [9]], [[1], [2",  # cut short
+    "Unrecognized data type: x=[[(0, 1), (2, 3)]] (of type <class 'list'>)",
+])
+def test_nested_list_reprs_of_any_size_give_one_signature(variant):
+    assert signature("ValueError", variant) == signature("ValueError", LIST_X) == "ValueError: Unrecognized data " \
+                                                                                  "type: x=<value>"
+
+
+def test_which_argument_holds_the_value_still_tells_causes_apart():
+    y_dataset = ("Unrecognized data type: y=<_BatchDataset element_spec=TensorSpec(shape=(None, 1), dtype=tf.float32, "
+                 "name=None)> (of type <class 'tensorflow.python.data.ops.batch_op._BatchDataset'>)")
+    assert signature("ValueError", y_dataset) == "ValueError: Unrecognized data type: y=<value>"
+    assert signature("ValueError", y_dataset) != signature("ValueError", LIST_X)
+    # Keras 2 names the classes of x and of y: a list x is not a dataset y
+    list_x = ("Failed to find data adapter that can handle input: (<class 'list'> containing values of types "
+              "{\"(<class 'list'> containing values of types {\\\"<class 'float'>\\\"})\"}), <class 'NoneType'>")
+    dataset_y = ("Failed to find data adapter that can handle input: <class 'numpy.ndarray'>, "
+                 "<class 'tensorflow.python.data.ops.batch_op._BatchDataset'>")
+    assert message_template(list_x) == "Failed to find data adapter that can handle input: <list of values>, <NoneType>"
+    assert message_template(list_x) != message_template(dataset_y)
+
+
+def test_variable_reprs_and_graph_paths_are_names():
+    base = ("The shape of the target variable and the shape of the target value in `variable.assign(value)` must "
+            "match. variable.shape=(3, 6), Received: value.shape=(3, 3, 6). Target variable: ")
+    short = base + "<Variable path=sequential_39/rnn_1/rnn_state, shape=(3, 6), dtype=float32>"
+    long = base + "<Variable path=rnn_10/rnn_state, shape=(3, 6), dtype=float32, value=[[0. 0. 0.] [0. 0. 0.]]>"
+    cut = base + "<Variable path=sequential_91/rnn_75/rnn_state, shape=(3, 6), dtype=float32, value=[[0. 0."
+    assert message_template(short) == message_template(long) == message_template(cut)
+    loops = ["Input tensor `sequential_1/rnn_1/zeros:0` enters the loop with shape (1, 1), but has shape (1, 0, 4) "
+             "after one iteration.",
+             "Input tensor `sequential_114_1/rnn_46_1/ReadVariableOp_4:0` enters the loop with shape (3, 1), but has "
+             "shape (3, 3, 1) after one iteration."]
+    assert message_template(loops[0]) == message_template(loops[1])
+    assert "`<name>`" in message_template(loops[0])
+
+
+def test_op_suffixes_and_node_trailers_do_not_split_a_cause():
+    add = "{{function_node __wrapped__AddV2_device_/job:localhost/replica:0/task:0/device:CPU:0}} Incompatible " \
+          "shapes: [4,0,12] vs. [4,12] [Op:AddV2] name: "
+    mul = "Incompatible shapes: [2,3] vs. [3,3] [Op:Mul]"
+    bare = "Incompatible shapes: [6,2,3,5] vs. [6,5]"
+    assert signature("InvalidArgumentError", add) == signature("InvalidArgumentError", mul) \
+        == signature("InvalidArgumentError", bare) == "InvalidArgumentError: Incompatible shapes: <shape> vs. <shape>"
+    graph = ("Dimensions must be equal, but are 7 and 2 for '{{node sequential_324_1/rnn_121_1/lstm_cell_160_1/Add}} "
+             "= AddV2[T=DT_FLOAT](sequential_324_1/rnn_121_1/lstm_cell_160_1/MatMul, sequential_324_1/rnn_121_1/"
+             "lstm_cell_160_1/MatMul_1)' with input shapes: [2,7,4], [2,4].")
+    assert message_template(graph) == "Dimensions must be equal, but are <num> and <num>"
+    compute = ["cannot compute AddV2 as input #1(zero-based) was expected to be a complex64 tensor but is a float "
+               "tensor [Op:AddV2] name: ", "cannot compute Mul as input #1(zero-based) was expected to be a "
+               "complex64 tensor but is a float tensor [Op:Mul] name: "]
+    assert message_template(compute[0]) == message_template(compute[1])
+
+
+def test_python_type_names_are_kept_not_read_as_dtypes():
+    # 'list' object vs 'numpy.ndarray' object: the issue's wrong attribution came from reading "object" as a dtype
+    assert signature("AttributeError", "'list' object has no attribute 'dtype'") == \
+        "AttributeError: list object has no attribute dtype"
+    assert signature("AttributeError", "'list' object has no attribute 'dtype'") != \
+        signature("AttributeError", "'numpy.ndarray' object has no attribute 'get_shape'")
+
+
+def test_a_file_path_is_not_read_as_a_graph_path():
+    assert "<path>" in message_template("Unable to open file /tmp/model_3/weights.h5 for reading")
+
+
+def _same_cause_figures(rows: list[dict], within_env: bool = False) -> dict:
+    """Pairwise precision and recall of "same signature" against the hand labels."""
+    import itertools
+
+    sigs = [signature(r["type"], r["message"]) for r in rows]
+    tp = fp = fn = 0
+    for i, j in itertools.combinations(range(len(rows)), 2):
+        if within_env and rows[i]["env"] != rows[j]["env"]:
+            continue
+        same, predicted = rows[i]["cause"] == rows[j]["cause"], sigs[i] == sigs[j]
+        tp += same and predicted
+        fp += predicted and not same
+        fn += same and not predicted
+    return {"messages": len(rows), "causes": len({r["cause"] for r in rows}), "signatures": len(set(sigs)),
+            "precision": tp / (tp + fp) if tp + fp else 1.0, "recall": tp / (tp + fn) if tp + fn else 1.0}
+
+
+#: Measured on tests/data/same_cause.yaml when the value, path and op rules were added (the normaliser
+#: before them: tuned precision 0.964, recall 0.081; held-out 0.523, 0.441). A margin below, so a new rule
+#: that merges causes (precision) or splits one (recall) fails here.
+SAME_CAUSE_FLOORS = {"tuned": (0.95, 0.38), "heldout": (0.50, 0.42)}
+
+
+@pytest.mark.parametrize("part", sorted(SAME_CAUSE_FLOORS))
+def test_signatures_mean_one_cause_on_the_labelled_set(part):
+    rows = yaml.safe_load((DATA / "same_cause.yaml").read_text("utf-8"))[part]
+    figures = _same_cause_figures(rows)
+    print(f"\n{part}: {figures['messages']} messages, {figures['causes']} causes, {figures['signatures']} "
+          f"signatures; same-cause precision {figures['precision']:.3f}, recall {figures['recall']:.3f}")
+    precision_floor, recall_floor = SAME_CAUSE_FLOORS[part]
+    assert figures["precision"] >= precision_floor and figures["recall"] >= recall_floor, figures

@@ -23,13 +23,42 @@ def test_examples_stay_within_the_declared_space(example):
     assert example["layer"] in strategies.LAYER_KINDS
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(strategies.examples(layers=("LSTMCell",)))
-def test_a_cell_is_called_directly_with_its_two_states_and_no_rnn_flags(example):
+def test_a_cell_is_called_directly_with_two_one_or_no_states_and_no_rnn_flags(example):
     assert example["layer"] == "LSTMCell"
     assert example["step"] == "call"
     assert not set(example["config"]) & set(strategies.LAYER_FLAGS)
-    assert strategies.case_blocks(example)["call"]["states"] == ["h", "c"]
+    blocks = strategies.case_blocks(example)
+    expected = {"both": ["h", "c"], "one": ["h"], "none": None}[example["states"]]
+    assert blocks["call"].get("states") == expected
+    assert sorted(k for k in blocks["data"] if k != "x") == sorted(expected or [])
+
+
+def test_the_new_dimensions_are_all_reachable():
+    """y as list, ndarray or dataset; 0, 1 or 2 cell states; a stateful batch size; NaN and huge values."""
+    from hypothesis import find
+
+    assert {find(strategies.examples(step_names=("fit",)), lambda e, t=t: e.get("target") == t)["target"]
+            for t in strategies.TARGETS} == set(strategies.TARGETS)
+    for states in strategies.CELL_STATES:
+        find(strategies.examples(layers=("LSTMCell",)), lambda e, s=states: e["states"] == s)
+    stateful = find(strategies.examples(layers=("LSTM",)),
+                    lambda e: e["config"].get("stateful") and e.get("batch") not in (None, 1))
+    assert strategies.case_blocks(stateful)["model"]["input"]["batch_size"] == stateful["batch"]
+    for values, fill in (("nan", "nan"), ("large", "random")):
+        e = find(strategies.examples(), lambda e, v=values: e["input"].get("values") == v)
+        x = strategies.case_blocks(e)["data"]["x"]
+        assert x["fill"] == fill and (values != "large" or x["low"] >= 1e38)
+
+
+def test_y_as_a_list_or_dataset_is_handed_to_fit_in_that_container():
+    base = {"layer": "LSTM", "config": {"units": 2}, "masking": False, "declared": None,
+            "input": {"shape": [4, 3, 2], "dtype": "float32", "container": "ndarray"}, "step": "fit"}
+    assert "container" not in strategies.case_blocks(dict(base, target="ndarray"))["data"]["y"]
+    assert strategies.case_blocks(dict(base, target="list"))["data"]["y"]["container"] == "list"
+    y = strategies.case_blocks(dict(base, target="dataset"))["data"]["y"]
+    assert y["container"] == "dataset" and y["batch"] == strategies.DATASET_BATCH
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

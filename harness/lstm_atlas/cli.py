@@ -156,7 +156,6 @@ def _cmd_upgrade(args) -> int:
 
 def _cmd_fuzz(args) -> int:
     from lstm_atlas.fuzz import strategies
-    from lstm_atlas.fuzz.driver import run_fuzz
 
     def split(text):
         return [t.strip() for t in text.split(",") if t.strip()] if text else None
@@ -164,21 +163,52 @@ def _cmd_fuzz(args) -> int:
     for name, value in (("--examples", args.examples), ("--time", args.time), ("--timeout", args.timeout)):
         if value is not None and not value > 0:  # also NaN
             raise InputError(f"{name} must be a positive number, not {value}")
+    if args.action == "replay":
+        return _fuzz_replay(args)
     for name, given, known in (("--layers", split(args.layers), strategies.LAYER_KINDS),
                                ("--steps", split(args.steps), strategies.STEPS)):
         unknown = [g for g in given or [] if g not in known]
         if unknown:
             raise InputError(f"{name}: unknown {one_line(', '.join(unknown), 80)} (one of {', '.join(known)})")
+    from lstm_atlas.fuzz.driver import run_fuzz
 
     data = run_fuzz(profile=args.profile, examples=args.examples, seconds=args.time, seed=args.seed,
                     layers=split(args.layers), steps=split(args.steps), out_dir=args.out,
-                    candidates_dir=args.candidates, cases_dir=args.cases, merged=args.merged,
-                    timeout_s=args.timeout, progress=not args.no_progress)
+                    candidates_dir=Path(args.out) / "candidates", cases_dir=args.cases, merged=args.merged,
+                    timeout_s=args.timeout, progress=not args.no_progress, publish=args.publish,
+                    publish_dir=args.publish_dir, publish_candidates_dir=args.publish_candidates)
     s = data["summary"]
     print(f"{data['env']}: {s['examples']} examples, {s['distinct_signatures']} distinct signatures, "
-          f"{s['explained']} explained, {s['candidates']} candidates, {s['suspected_bugs']} suspected bugs, "
-          f"{s['examples_per_second']} examples/s; map in {args.out}/{data['env']}/")
+          f"{s['failing_examples']} failing, {s['explained_by_case']} explained by a case, "
+          f"{s['candidates']} candidates, {s['suspected_bugs']} suspected bugs, "
+          f"{s['examples_per_second']} examples/s; map, candidates and corpus ({data['corpus_examples']} examples) "
+          f"in {args.out}/")
+    if "published_corpus" in data:
+        pc = data["published_corpus"]
+        print(f"published: corpus {pc['corpus']} ({pc['examples']} examples) in {pc['path']}; candidates in "
+              f"{Path(args.publish_candidates) / data['env']}/")
     return 0
+
+
+def _fuzz_replay(args) -> int:
+    from lstm_atlas.fuzz.replay import run_replay
+
+    data = run_replay(corpus_path=args.corpus, out_dir=args.out, publish=args.publish, publish_dir=args.publish_dir,
+                      cases_dir=args.cases, merged=args.merged, examples=args.examples,
+                      **({"timeout_s": args.timeout} if args.timeout else {}))
+    s = data["summary"]
+    share = f"{100 * s['explained_by_case_share']:.1f}%" if s["explained_by_case_share"] is not None else "-"
+    print(f"{data['env']}: corpus {s['corpus']}, {s['examples']} examples replayed "
+          f"({'complete' if data['complete'] else 'partial'}), {s['failing_examples']} failing, "
+          f"{s['explained_by_case']} explained by a case ({share}), {s['unexplained_examples']} unexplained, "
+          f"{s['nonfinite_examples']} NaN/inf, {s['examples_per_second']} examples/s; map in {args.out}/{data['env']}/")
+    if args.publish:
+        if data["published"]:
+            print(f"published to {args.publish_dir}/{data['env']}/ and the index")
+        else:
+            print("not published: the replay did not run the whole corpus", file=sys.stderr)
+            return 130 if data["interrupted"] else 1
+    return 130 if data["interrupted"] else 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -242,17 +272,26 @@ def main(argv=None) -> int:
     p.add_argument("--format", default="text", choices=["text", "md", "json"])
     p.set_defaults(func=_cmd_upgrade)
 
-    p = sub.add_parser("fuzz", help="map the error surface of the recurrent layers with Hypothesis")
+    p = sub.add_parser("fuzz", help="map the error surface of the recurrent layers with Hypothesis; "
+                                    "`fuzz replay` runs the committed corpus on this environment")
+    p.add_argument("action", nargs="?", default="generate", choices=["generate", "replay"],
+                   help="generate (default): Hypothesis examples; replay: every example of --corpus")
     p.add_argument("--profile", default="ci", choices=["ci", "explore"],
                    help="ci: derandomised, 40 examples; explore: random, long, with an example database")
-    p.add_argument("--examples", type=int, help="example budget (default: the profile's)")
+    p.add_argument("--examples", type=int, help="example budget (default: the profile's; replay: the whole corpus)")
     p.add_argument("--time", type=float, help="time budget in seconds")
     p.add_argument("--seed", type=int, help="seed for the explore profile (ci is derandomised)")
     p.add_argument("--layers", help="comma-separated: LSTM,GRU,SimpleRNN,Bidirectional,RNN,LSTMCell")
     p.add_argument("--steps", help="comma-separated: call,predict,fit")
     p.add_argument("--timeout", type=float, help="seconds one example may run before it counts as a hang")
-    p.add_argument("--out", default="reports/fuzz")
-    p.add_argument("--candidates", default="reports/candidates")
+    p.add_argument("--corpus", default=str(Path("reports") / "fuzz" / "corpus.json"), help="the corpus replay runs")
+    p.add_argument("--out", default=str(Path("results") / "fuzz"),
+                   help="scratch folder for the map, candidates and corpus (default results/fuzz, git-ignored)")
+    p.add_argument("--publish", action="store_true",
+                   help="also add to the published reports: merge the corpus and candidates (generate) or "
+                        "replace this environment's map after a complete replay; nothing else is touched")
+    p.add_argument("--publish-dir", default=str(Path("reports") / "fuzz"))
+    p.add_argument("--publish-candidates", default=str(Path("reports") / "candidates"))
     p.add_argument("--cases", default="cases")
     p.add_argument("--merged", default=COMMITTED_MERGED)
     p.add_argument("--no-progress", action="store_true")

@@ -91,10 +91,13 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\[\[\{\{node [^}]*\}\}\]\]"), " "),
     (re.compile(r"\{\{node [^}]*\}\}"), "<node>"),
     (re.compile(r"\[Op:__inference_[\w.]*\]"), " "),
-    (re.compile(r"\[Op:(\w+)\](?:\s*name:\s*[\w/.\-<>]*)?"), r"[Op:\1]"),
+    # which kernel reported it (AddV2 or Mul for one broadcast) is not the cause
+    (re.compile(r"\[Op:\w+\](?:\s*name:\s*[\w/.\-<>]*)?"), " "),
+    (re.compile(r"\bcannot compute \w+ as input\b"), "cannot compute <op> as input"),
     (re.compile(r"\bloc\((?:[^()]|\([^()]*\))*\)"), "<loc>"),
     # reprs of values: nested lists and numpy arrays of numbers, datasets, tensors, objects, classes
-    (re.compile(r"(?<=: )[^:\n]*? \(of type <class '[^']*'>\)"), "<value> (of type <class>)"),
+    # "x=[[1, 2]] (of type <class 'list'>)": which argument (x or y) is the cause; its value is not
+    (re.compile(r"(?<=: )(\w+=)?[^:\n]*? \(of type <class '[^']*'>\)"), lambda m: f"{m.group(1) or ''}<value>"),
     (re.compile(r"(?<=value )'[^'\n]*'"), "<value>"),
     (re.compile(r"\barray\(\[[^()]*\](?:,\s*dtype=\w+)?\)"), "<value>"),
     (re.compile(r"(?<=input )\[\](?= with name)"), "<value>"),
@@ -140,6 +143,53 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     # numbers (floats before ints)
     (re.compile(r"(?<![\w<])-?\d+\.\d+(?:e[-+]?\d+)?(?![\w>])", re.I), "<num>"),
     (re.compile(r"(?<![\w<])-?\d+(?![\w>])"), "<num>"),
+]
+#: One element of a printed value (a nested list, a numpy array, a tuple of numbers): numbers, the
+#: words numpy and Python print for special values, short quoted strings, brackets and separators.
+_VALUE_ITEM = r"(?:[\[\]()\s,.\d+\-]|e[+\-]?\d|j\b|nan\b|inf\b|True\b|False\b|None\b|b?'[^'\n]{0,40}')"
+#: A nested value repr ("[[1, 2], [3, 4]]", "[[[0.1 0.2] ...", "[(1, 2), ...") up to where it ends or the
+#: message was cut: its size and numbers differ per example, the cause does not.
+_NESTED_VALUE_RE = re.compile(r"\[\s*[\[(]" + _VALUE_ITEM + "*")
+#: Value reprs and graph names, abstracted before anything else reads the text: their insides
+#: (numbers, quotes, layer names) would otherwise be read as shapes, names and numbers one by one.
+_REPR_SUBS: list[tuple[re.Pattern, str]] = [
+    # "for '{{node sequential_1/lstm/strided_slice}} = StridedSlice[...](...)' with input shapes: ...":
+    # which graph node reported it, with its inputs' names
+    (re.compile(r"\s*\bfor '\{\{node [^}]*\}\}.*", re.S), ""),
+    (re.compile(r"<(?:tf\.)?Variable\b(?:[^<>]|<[^<>]*>)*(?:>|$)"), "<variable>"),
+    (re.compile(r"\btf\.Tensor\((?:[^()]|\([^()]*\))*(?:\)|$)"), "<tensor>"),
+    # Keras 2's data adapter error prints a list's element types recursively, escaping quotes per level;
+    # the classes it names (of x, then of y) are the cause
+    (re.compile(r"\(<class '(\w+)'> containing values of types \{.*?(?:\}\)(?=, <class)|$)"), r"<\1 of values>"),
+    (re.compile(r"(?<=can handle input: )<class '(?:\w+\.)*(\w+)'>"), r"<\1>"),
+    (re.compile(r"(?<=can handle input: <)(\w+)((?: of values)?>, )<class '(?:\w+\.)*(\w+)'>"), r"\1\2<\3>"),
+    # what a layer received, when it received something: the layer names and shapes inside vary
+    (re.compile(r"(Inputs received: )\[(?!\]).*"), r"\1<tensors>"),
+    # graph and variable paths: sequential_3/lstm/lstm_cell/kernel, while/ReadVariableOp_4:0 (never file paths)
+    (re.compile(r"(?<![\w/.~\\-])[A-Za-z_][\w.\-]*(?:/[\w.\-]+)+(?::\d+)?(?![\w/\\])"
+                r"(?<!\.py)(?<!\.h5)(?<!\.keras)(?<!\.json)(?<!\.cc)(?<!\.txt)"), "<graph_name>"),
+]
+
+
+def _value_repl(match: re.Match) -> str:
+    """The value, without the separators and opening bracket after it; a value the message was cut in ends it."""
+    if match.end() == len(match.string):
+        return "<value>"
+    text = match.group(0)
+    kept = text.rstrip(" ,\n\t(")
+    return "<value>" + text[len(kept):]
+
+
+def _abstract_reprs(text: str) -> str:
+    for pattern, repl in _REPR_SUBS:
+        text = pattern.sub(repl, text)
+    text = _NESTED_VALUE_RE.sub(_value_repl, text)
+    return text.replace("<graph_name>", "<name>")
+
+
+#: After every rule: one input is one input, however its repr was printed or cut.
+_VALUE_TAIL_SUBS: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"\binput (?:<tensor>|<value>|<num>|<name>) with name\b"), "input <value> with name"),
 ]
 _DTYPE_RE = re.compile(r"(?<![\w<.])(?:" + "|".join(re.escape(d) for d in DTYPES) + r")(?![\w>])"
                        r"(?!(?<=object)\s+(?:is|has)\b)")  # "NoneType object is not subscriptable": a Python object
@@ -204,13 +254,15 @@ def message_template(message: str) -> str:
     """
     core = message_core(_clean_lines(split_traceback(message or "")[1]))[:MAX_CORE_CHARS]
     difference = shape_difference(core)
-    text = _LAYER_NAME_RE.sub("<name>", core)
+    text = _LAYER_NAME_RE.sub("<name>", _abstract_reprs(core))
     text = _RANK_RE.sub(r"\1=rank\2", text)  # the ranks are the cause (a missing or an extra axis), keep them
     for pattern, repl in _SUBS:
         text = pattern.sub(repl, text)
     text = _DTYPE_RE.sub("<dtype>", text)
     text = re.sub(r"(?:<num>\s*,?\s*)+<num>", "<num>", text)
     text = re.sub(r"(?:<(\w+)>\s*,\s*)+<\1>", r"<\1>", text)
+    for pattern, repl in _VALUE_TAIL_SUBS:
+        text = pattern.sub(repl, text)
     if difference:
         text += f" <diff_{difference}>"
     return _SPACE_RE.sub(" ", text).strip()

@@ -86,12 +86,21 @@ def _fix_blocks(example: dict) -> dict:
         fixed["declared"] = [3, 2]
     if fixed["config"].get("units", 1) < 1:
         fixed["config"] = dict(fixed["config"], units=1)
+    if example["layer"] == "LSTMCell":
+        fixed["states"] = "both"  # a cell is called with its [h, c]
+    if example.get("target") is not None:
+        fixed["target"] = "ndarray"
+    if fixed["config"].get("stateful"):
+        fixed["batch"] = 2  # the batch size of the fix's input
     blocks, original = case_blocks(fixed), case_blocks(example)
     data = blocks["data"]
     for name, tensor in original["data"].items():
         # the fix is deep-merged onto the case: null out what the repro input has and the fix must not
         data[name] = dict({k: None for k in tensor if k not in data.get(name, {})}, **data.get(name, {}))
-    return {"model": blocks["model"], "data": data}
+    fix = {"model": blocks["model"], "data": data}
+    if "call" in blocks and blocks["call"] != original.get("call"):
+        fix["call"] = blocks["call"]  # e.g. a cell called without its states: the fix passes them
+    return fix
 
 
 def build_candidate(sig: str, example: dict, outcome: dict, env: dict, count: int) -> dict:

@@ -10,6 +10,11 @@ Hypothesis shrinks each one separately; the last example seen raising it is Hypo
 final replay of the shrunk example, which becomes a candidate case. The map is written
 atomically every few examples and at the end.
 
+Everything goes to the scratch folder (``results/fuzz/``: the map, the candidates, and the run's
+corpus, :func:`lstm_atlas.fuzz.corpus.select`); ``publish=True`` merges the corpus into
+``reports/fuzz/corpus.json`` and adds the candidates to ``reports/candidates/<env>/``
+(:mod:`lstm_atlas.fuzz.publish`). Nothing published is deleted or replaced by a run.
+
 Profiles: ``ci`` is derandomised and bounded (same examples every run, no database);
 ``explore`` is random, long, and keeps Hypothesis's example database under
 ``.hypothesis/lstm-atlas/<env>/`` so later runs replay what failed before.
@@ -17,6 +22,7 @@ Profiles: ``ci`` is derandomised and bounded (same examples every run, no databa
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +33,11 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from lstm_atlas.fuzz import strategies
 from lstm_atlas.fuzz.candidates import build_candidate, write_candidate
+from lstm_atlas.fuzz.corpus import CORPUS_FILE, make_corpus, select, write_corpus
 from lstm_atlas.fuzz.errormap import FuzzMap, write_index
 from lstm_atlas.fuzz.oracle import Oracle, outcome_signature
 from lstm_atlas.fuzz.progress import progress_bar
+from lstm_atlas.fuzz.publish import PUBLISHED_CANDIDATES, PUBLISHED_DIR, SCRATCH_DIR, publish_candidates, publish_corpus
 from lstm_atlas.fuzz.supervisor import Worker
 from lstm_atlas.versions import env_key
 
@@ -52,13 +60,16 @@ class Profile:
     round_size: int
     database: bool
     timeout_s: float
+    #: Each round draws from one (layer, step) stratum in turn: shrinking pulls every example toward the
+    #: first choices (LSTM, call), so without strata a run's examples, and its corpus, are mostly those.
+    stratified: bool = False
 
 
 PROFILES = {
     "ci": Profile("ci", examples=40, derandomize=True, round_size=40, database=False, timeout_s=60.0),
     # an example that has not answered in 30 s counts as a hang (fits took ~1 s on average in explore runs)
-    "explore": Profile("explore", examples=100_000, derandomize=False, round_size=150, database=True,
-                       timeout_s=30.0),
+    "explore": Profile("explore", examples=100_000, derandomize=False, round_size=20, database=True,
+                       timeout_s=30.0, stratified=True),
 }
 
 
@@ -80,6 +91,8 @@ class FuzzRun:
     finished: set = field(default_factory=set)
     last_raised: dict = field(default_factory=dict)
     exception_types: dict = field(default_factory=dict)
+    seen: list = field(default_factory=list)
+    candidates: list = field(default_factory=list)
     on_example: object = None
 
     def budget_left(self) -> bool:
@@ -105,8 +118,9 @@ class FuzzRun:
                 return  # out of budget: let Hypothesis finish its round without running TensorFlow
             outcome = self.worker.run(example)
             outcome["signature"] = outcome_signature(outcome)
-            outcome["explained_by"] = self.oracle.explain(outcome)
+            outcome["explained_by"] = self.oracle.explain(outcome, example)
             self.outcomes[key] = outcome
+            self.seen.append((example, outcome["signature"]))
             record = self.fmap.add(example, outcome, outcome["explained_by"])
             if self.on_example:
                 self.on_example(self, example, outcome, record)
@@ -131,11 +145,12 @@ class FuzzRun:
             if record is None:
                 continue
             record["minimal_example"] = example
-            if not record["explained_by"]:
+            if not outcome["explained_by"]:
                 case = build_candidate(sig, example, outcome, self.worker.environment, record["count"])
                 path = write_candidate(self.candidates_dir / env_key(self.worker.environment), case)
                 record["candidate"] = str(path)
                 written.append(path)
+                self.candidates.append(path)
             self.finished.add(sig)
         self.last_raised.clear()
         self.fmap.write(self.out_dir)
@@ -151,11 +166,15 @@ def _settings(profile: Profile, examples: int, database_dir: Path | None) -> set
 
 
 def run_fuzz(*, profile: str = "ci", examples: int | None = None, seconds: float | None = None,
-             seed: int | None = None, layers=None, steps=None, out_dir="reports/fuzz",
-             candidates_dir="reports/candidates", cases_dir="cases", merged="reports/merged.json",
+             seed: int | None = None, layers=None, steps=None, out_dir=SCRATCH_DIR,
+             candidates_dir=SCRATCH_DIR / "candidates", cases_dir="cases", merged="reports/merged.json",
              allow=None, timeout_s: float | None = None, progress: bool = True, python: str | None = None,
-             database_dir: str | Path | None = None) -> dict:
-    """Run the fuzzer and write the map; returns the map's JSON."""
+             database_dir: str | Path | None = None, publish: bool = False, publish_dir=PUBLISHED_DIR,
+             publish_candidates_dir=PUBLISHED_CANDIDATES) -> dict:
+    """Run the fuzzer and write the map, candidates and corpus to ``out_dir``; returns the map's JSON.
+
+    ``publish``: also merge the corpus into ``publish_dir`` and add the candidates to
+    ``publish_candidates_dir`` (see :mod:`lstm_atlas.fuzz.publish`)."""
     from lstm_atlas.case.library import load_library
     from lstm_atlas.fuzz.oracle import ALLOW_FILE
 
@@ -169,19 +188,20 @@ def run_fuzz(*, profile: str = "ci", examples: int | None = None, seconds: float
     library = load_library(cases_dir) if Path(cases_dir).is_dir() else []  # while the worker imports TF
     env = dict(worker.wait_ready(), device_kind="cpu")
     oracle = Oracle.from_library(library, env, merged, allow if allow is not None else ALLOW_FILE)
-    fmap = FuzzMap(worker.environment, profile, seed)
+    fmap = FuzzMap(worker.environment, profile, seed, family_of=oracle.family_of)
     if database_dir is None and prof.database:
         database_dir = DATABASE_ROOT / env_key(worker.environment)
-    if prof.name == "explore":  # a full run rewrites its environment's candidates
-        for stale in (Path(candidates_dir) / env_key(worker.environment)).glob("fuzz-*.yaml"):
-            stale.unlink()
     run = FuzzRun(worker, oracle, fmap, Path(out_dir), Path(candidates_dir), deadline, hard_deadline, max_examples)
-    strategy = strategies.examples(layers=layers, step_names=steps)
+    strata = [(None, None)]
+    if prof.stratified:  # in an order of the seed's, so a short run still visits several layers and steps
+        strata = [(layer, step) for layer in layers for step in steps if layer != "LSTMCell" or step == "call"]
+        random.Random(seed or 0).shuffle(strata)
+        strata = strata or [(None, None)]  # LSTMCell with only predict or fit: the cell's examples are calls
     bar = progress_bar(progress, max_examples if examples is not None or seconds is None else None, seconds)
     if bar is not None:
         run.on_example = bar.update
     try:
-        round_index = 0
+        round_index = idle_rounds = 0
         while run.budget_left():
             left = max_examples - fmap.examples
             size = min(prof.round_size, left)
@@ -189,6 +209,8 @@ def run_fuzz(*, profile: str = "ci", examples: int | None = None, seconds: float
             def test(example):
                 run.probe(example)
 
+            layer, step = strata[round_index % len(strata)]
+            strategy = strategies.examples(layers=(layer,) if layer else layers, step_names=(step,) if step else steps)
             test = given(strategy)(test)
             test = _settings(prof, size, Path(database_dir) if database_dir else None)(test)
             if not prof.derandomize:
@@ -201,8 +223,9 @@ def run_fuzz(*, profile: str = "ci", examples: int | None = None, seconds: float
                     raise
             run.settle_round()
             round_index += 1
-            if prof.derandomize or fmap.examples == before:
-                break  # a derandomised profile replays the same examples; nothing new means nothing left
+            idle_rounds = idle_rounds + 1 if fmap.examples == before else 0
+            if prof.derandomize or idle_rounds >= len(strata):
+                break  # a derandomised profile replays the same examples; nothing new in any stratum: nothing left
     finally:
         if bar is not None:
             bar.close()
@@ -211,7 +234,18 @@ def run_fuzz(*, profile: str = "ci", examples: int | None = None, seconds: float
         data["summary"]["worker_restarts"] = worker.restarts
         from lstm_atlas.fuzz.errormap import write_map
 
-        write_map(data, Path(out_dir) / data["env"])
+        env_dir = Path(out_dir) / data["env"]
+        write_map(data, env_dir)
         write_index(out_dir)
+        shrunk = [s["minimal_example"] for s in fmap.signatures.values() if s.get("minimal_example")]
+        corpus = make_corpus(select(run.seen, shrunk), [{"env": data["env"], "profile": profile, "seed": seed,
+                                                         "examples": fmap.examples}])
+        write_corpus(env_dir / CORPUS_FILE, corpus)
+        data["corpus_examples"] = len(corpus["examples"])
+    if publish:
+        merged_corpus = publish_corpus(corpus, publish_dir)
+        publish_candidates(run.candidates, Path(publish_candidates_dir) / data["env"])
+        data["published_corpus"] = {"path": str(Path(publish_dir) / CORPUS_FILE), "corpus": merged_corpus["corpus"],
+                                    "examples": len(merged_corpus["examples"])}
     return data
 

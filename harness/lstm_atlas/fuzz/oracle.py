@@ -3,7 +3,9 @@
 Explained means one of: a case's expectation on this environment (``raises`` class and
 ``match`` regex, after its version overrides) fits the exception; a message the case runs
 observed (``reports/merged.json``) has the same :func:`~lstm_atlas.normalise.signature`;
-or an entry of the allow file matches the signature (with the reason it is allowed).
+or an entry of the allow file matches the signature (with the reason it is allowed). A case
+counts only for an example of its kind (:mod:`lstm_atlas.fuzz.kinds`: the same run step, and
+every trait of the case, such as stateful, Masking or a list input, present in the example).
 Python's own internal errors, crashes and hangs are suspected library bugs whatever
 explains them: users should never see them.
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from lstm_atlas.engine.match import effective_expectation
+from lstm_atlas.fuzz.kinds import case_stage, case_traits, example_traits, fits, same_step
 from lstm_atlas.matrix.merge import read_merged
 from lstm_atlas.normalise import signature
 from lstm_atlas.patterns import search as pattern_search
@@ -28,7 +31,7 @@ ALLOW_FILE = Path(__file__).with_name("allow.yaml")
 
 
 def outcome_class(outcome: dict) -> str:
-    """What the heatmap colours: ok, crash, timeout, or the exception class."""
+    """ok, nonfinite, crash, timeout, or the exception class."""
     if outcome["status"] == "raised":
         return outcome["exception"]["type"]
     return outcome["status"]
@@ -38,12 +41,18 @@ def outcome_signature(outcome: dict) -> str:
     if outcome["status"] == "raised":
         exc = outcome["exception"]
         return signature(exc["type"], exc["message"])
-    if outcome["status"] == "crash":  # the detail names the signal, which is stable
-        return f"crash: {outcome.get('detail') or ''}".strip()
+    if outcome["status"] in ("crash", "nonfinite"):  # the detail names the signal or where, which is stable
+        return f"{outcome['status']}: {outcome.get('detail') or ''}".strip()
     return outcome["status"]  # ok, timeout (its detail holds timings, which are not)
 
 
+def is_failing(outcome: dict) -> bool:
+    """Raised, crashed or hung: what the map's ``failing_examples`` counts (a NaN is counted apart)."""
+    return outcome["status"] in ("raised", "crash", "timeout")
+
+
 def is_suspected_bug(outcome: dict) -> bool:
+    """Python internal errors, crashes and hangs: what users should never see, explained or not."""
     if outcome["status"] in ("crash", "timeout"):
         return True
     return outcome["status"] == "raised" and outcome["exception"]["type"] in INTERNAL_ERRORS
@@ -83,6 +92,15 @@ def merged_signatures(path: str | Path | None) -> dict[str, set[str]]:
     return out
 
 
+@dataclass(frozen=True)
+class CaseKind:
+    """What attribution needs of a case: its family (the map's colour), step and traits."""
+
+    family: str
+    stage: str | None
+    traits: frozenset[str]
+
+
 @dataclass
 class Oracle:
     """Built once per run from the library, the merged matrix and the allow file."""
@@ -90,23 +108,40 @@ class Oracle:
     expectations: list[tuple[str, dict]] = field(default_factory=list)
     by_signature: dict[str, set[str]] = field(default_factory=dict)
     allow: list[dict] = field(default_factory=list)
+    kinds: dict[str, CaseKind] = field(default_factory=dict)
 
     @classmethod
     def from_library(cls, cases: list, env: dict, merged: str | Path | None = None,
                      allow: str | Path | None = ALLOW_FILE) -> "Oracle":
         """``cases``: validated :class:`~lstm_atlas.case.validate.Case` objects; ``env`` as match wants it."""
         env = dict(env, device_kind=env.get("device_kind", "cpu"))
-        expectations = []
+        expectations, kinds = [], {}
         for case in cases:
-            expect = effective_expectation(case.variants["repro"].get("expect", {}), env)
+            variant = case.variants["repro"]
+            expect = effective_expectation(variant.get("expect", {}), env)
+            kinds[case.id] = CaseKind(case.family, case_stage(variant), case_traits(variant))
             if "raises" in expect or expect.get("crash"):
                 expectations.append((case.id, expect))
-        return cls(expectations, merged_signatures(merged), load_allow(allow))
+        return cls(expectations, merged_signatures(merged), load_allow(allow), kinds)
 
-    def explain(self, outcome: dict) -> list[str]:
-        """Why this outcome needs no new case: ``case:<id>``, ``observed:<id>``, ``allow:<reason>``."""
+    def family_of(self, case_id: str) -> str | None:
+        kind = self.kinds.get(case_id)
+        return kind.family if kind else None
+
+    def _of_kind(self, case_id: str, outcome: dict, traits: frozenset[str] | None) -> bool:
+        kind = self.kinds.get(case_id)
+        if traits is None or kind is None:
+            return True
+        return same_step(kind.stage, outcome.get("stage")) and fits(kind.traits, traits)
+
+    def explain(self, outcome: dict, example: dict | None = None) -> list[str]:
+        """Why this outcome needs no new case: ``case:<id>``, ``observed:<id>``, ``allow:<reason>``.
+
+        With ``example``, a case counts only when the example is of its kind (module docstring).
+        """
         if outcome["status"] == "ok":
             return ["ok"]
+        traits = example_traits(example) if example is not None else None
         reasons: list[str] = []
         sig = outcome_signature(outcome)
         if outcome["status"] == "crash":
@@ -120,5 +155,13 @@ class Oracle:
                     continue
                 reasons.append(f"case:{case_id}")
             reasons.extend(f"observed:{c}" for c in sorted(self.by_signature.get(sig, ())))
+        reasons = [r for r in reasons if self._of_kind(r.split(":", 1)[1], outcome, traits)]
         reasons.extend(f"allow:{a['reason']}" for a in self.allow if a["pattern"].search(sig))
         return sorted(set(reasons))
+
+
+def explaining_cases(reasons: list[str]) -> list[str]:
+    """The case ids among an outcome's reasons (``case:`` and ``observed:``), first the expectations."""
+    ids = [r.split(":", 1)[1] for r in reasons if r.startswith("case:")]
+    ids += [r.split(":", 1)[1] for r in reasons if r.startswith("observed:")]
+    return list(dict.fromkeys(ids))

@@ -34,6 +34,15 @@ DROPOUTS = (0.0, 0.5)
 #: 1 first (shrinks there); 0 is as likely as any other value, not half the draws.
 UNITS = (1, 2, 3, 4, 5, 6, 7, 8, 0)
 DATASET_BATCH = 2
+#: What fit is given as ``y``: the container the labels come in (a list is how the seed's nested-list error arises).
+TARGETS = ("ndarray", "list", "dataset")
+#: The states a bare cell is called with: ``[h, c]``, none (the call needs them) or one of the two.
+CELL_STATES = ("both", "none", "one")
+#: Float inputs: values in [0, 1), NaN, or near float32's largest (inf in float16, sums overflow in float32);
+#: for the numeric outcomes (``nonfinite``: NaN or inf in the loss or the output).
+VALUES = ("unit", "nan", "large")
+FLOAT_DTYPES = ("float32", "float16", "float64", "bfloat16")
+LARGE_VALUE = (1e38, 3e38)
 
 
 def dims(max_dim: int = MAX_DIM):
@@ -91,20 +100,38 @@ def declared_shapes(draw, actual: list[int]):
 
 @st.composite
 def examples(draw, layers=LAYER_KINDS, step_names=STEPS, dtype_names=DTYPES, container_names=CONTAINERS):
-    """One fuzz example: a layer with its config, an input, and the step that feeds it."""
+    """One fuzz example: a layer with its config, an input, and the step that feeds it.
+
+    Keys that only some examples have (``states``, ``batch``, ``target``, ``input.values``) are left out
+    when they do not apply, so an example's id (:func:`example_key`) names only what it depends on.
+    """
     kind = draw(layer_kinds(layers))
     # a cell is called directly; RNN(LSTMCell) covers the cell inside a model
     step = "call" if kind == "LSTMCell" else draw(steps(step_names))
     config = draw(layer_configs(kind))
     shape = draw(shapes())
+    dtype = draw(dtypes(dtype_names))
+    inp = {"shape": shape, "dtype": dtype, "container": draw(containers(container_names))}
+    if dtype in FLOAT_DTYPES:
+        values = draw(st.sampled_from(VALUES))
+        if values != "unit":
+            inp["values"] = values
     example = {
         "layer": kind,
         "config": config,
         "masking": kind != "LSTMCell" and draw(st.booleans()),
         "declared": None if kind == "LSTMCell" else draw(declared_shapes(shape)),
-        "input": {"shape": shape, "dtype": draw(dtypes(dtype_names)), "container": draw(containers(container_names))},
+        "input": inp,
         "step": step,
     }
+    if kind == "LSTMCell":
+        example["states"] = draw(st.sampled_from(CELL_STATES))
+    if config.get("stateful"):
+        # the batch size a stateful layer declares: the input's, another one, or none (Keras needs one)
+        actual = _batch_of(shape)
+        example["batch"] = draw(st.sampled_from((actual, None)) | st.integers(min_value=1, max_value=MAX_DIM))
+    if step == "fit":
+        example["target"] = draw(st.sampled_from(TARGETS))
     return example
 
 
@@ -139,6 +166,10 @@ def _input_tensor(spec: dict) -> dict:
             tensor["set"] = [{"index": [0] * len(shape), "value": "a"}]
     elif dtype in ("int8", "int32", "int64", "uint8", "bool"):
         tensor = {"shape": shape, "dtype": dtype, "fill": "randint", "low": 0, "high": 2 if dtype == "bool" else 3}
+    elif spec.get("values") == "nan":
+        tensor = {"shape": shape, "dtype": dtype, "fill": "nan"}
+    elif spec.get("values") == "large":
+        tensor = {"shape": shape, "dtype": dtype, "fill": "random", "low": LARGE_VALUE[0], "high": LARGE_VALUE[1]}
     else:
         tensor = {"shape": shape, "dtype": dtype, "fill": "random"}
     container = spec["container"]
@@ -157,17 +188,27 @@ def case_blocks(example: dict) -> dict:
     blocks: dict = {}
     stack = ([{"Masking": {"mask_value": 0.0}}] if example.get("masking") else []) + [layer]
     declared = example.get("declared")
+    declared_batch = example.get("batch")
+    if declared is None and declared_batch is not None:
+        declared = list(shape[1:])  # a batch size is declared with the input's own shape
     if step == "call" and declared is None and not example.get("masking"):
         model: dict = {"layer": layer}
     else:
         model = {"layers": stack + ([{"Dense": {"units": 1}}] if step != "call" else [])}
         if declared is not None:
-            model = {"input": {"shape": list(declared)}, **model}
+            model_input = {"shape": list(declared)}
+            if declared_batch is not None:
+                model_input["batch_size"] = declared_batch
+            model = {"input": model_input, **model}
     if example["layer"] == "LSTMCell":
         units, batch = example["config"]["units"], _batch_of(shape)
-        data["h"] = {"shape": [batch, units], "dtype": "float32", "fill": "zeros"}
-        data["c"] = {"shape": [batch, units], "dtype": "float32", "fill": "zeros"}
-        blocks["call"] = {"inputs": "x", "states": ["h", "c"]}
+        states = {"both": ["h", "c"], "one": ["h"], "none": None}[example.get("states", "both")]
+        call: dict = {"inputs": "x"}
+        if states is not None:
+            call["states"] = states
+            for name in states:
+                data[name] = {"shape": [batch, units], "dtype": "float32", "fill": "zeros"}
+        blocks["call"] = call
     if step == "fit":
         model["compile"] = {"optimizer": "adam", "loss": "mse"}
         batch = _batch_of(shape)
@@ -175,6 +216,10 @@ def case_blocks(example: dict) -> dict:
         data["y"] = {"shape": y_shape, "dtype": "float32", "fill": "random"}
         if data["x"].get("container") == "dataset":
             data["x"]["targets"] = "y"
+        elif example.get("target", "ndarray") != "ndarray":
+            data["y"]["container"] = example["target"]
+            if example["target"] == "dataset":
+                data["y"]["batch"] = DATASET_BATCH
         blocks["fit"] = {"epochs": 1}
     return {"model": model, "data": data, "run": step, **blocks}
 
@@ -184,6 +229,10 @@ def describe(example: dict) -> str:
     inp = example["input"]
     flags = ",".join(k for k, v in example["config"].items() if v and k != "units")
     extra = (" +Masking" if example.get("masking") else "") + (
-        f" declared {tuple(example['declared'])}" if example.get("declared") is not None else "")
+        f" declared {tuple(example['declared'])}" if example.get("declared") is not None else "") + (
+        f" batch_size={example['batch']}" if example.get("batch") is not None else "") + (
+        f" states={example['states']}" if example.get("states") not in (None, "both") else "") + (
+        f" y as {example['target']}" if example.get("target") not in (None, "ndarray") else "") + (
+        f" values={inp['values']}" if inp.get("values") else "")
     return (f"{example['layer']}(units={example['config']['units']}{',' + flags if flags else ''}){extra} "
             f"{example['step']} on {inp['container']} {inp['dtype']} {tuple(inp['shape'])}")

@@ -21,6 +21,11 @@ import time
 from lstm_atlas.interpreter import entry_argv
 
 WORKER_MODULE = "lstm_atlas.fuzz.worker"
+#: How long a child that closed its pipe may take to exit before it counts as hung. A child that
+#: aborts (oneDNN's SIGABRT) closes the pipe a moment before the kernel reaps it: read before then,
+#: it looked alive, and the abort was recorded as a timeout.
+EXIT_GRACE_S = 10.0
+_EOF = object()
 
 
 class Worker:
@@ -49,17 +54,18 @@ class Worker:
         if self.environment is not None:
             return self.environment
         hello = self._read(timeout=300.0)
-        if hello is None or not hello.get("ready"):
+        if not isinstance(hello, dict) or not hello.get("ready"):
             raise RuntimeError(f"the fuzz worker did not start: {self._stderr_tail()}")
         self.environment = hello["environment"]
         return self.environment
 
-    def _read(self, timeout: float) -> dict | None:
+    def _read(self, timeout: float):
+        """The next message; None when nothing came within ``timeout``; ``_EOF`` when the child closed the pipe."""
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         if not ready:
             return None
         line = self.proc.stdout.readline()
-        return json.loads(line) if line else None
+        return json.loads(line) if line else _EOF
 
     def _stderr_tail(self, chars: int = 600) -> str:
         self._stderr.seek(0, os.SEEK_END)
@@ -86,16 +92,23 @@ class Worker:
             self.proc.stdin.flush()
             answer = self._read(self.timeout_s)
         except (BrokenPipeError, OSError, ValueError):
-            answer = None
-        if answer is not None:
+            answer = _EOF
+        if isinstance(answer, dict):
             return answer
         elapsed = round(time.perf_counter() - started, 3)
+        if answer is _EOF:  # the child is going: wait for its exit status instead of calling it hung
+            try:
+                self.proc.wait(timeout=EXIT_GRACE_S)
+            except subprocess.TimeoutExpired:
+                pass
         if self.proc.poll() is None:
             outcome = {"status": "timeout", "stage": example["step"], "exception": None,
                        "detail": f"no answer within {self.timeout_s:g} s", "duration_s": elapsed}
         else:
             code = self.proc.returncode
-            name = signal.Signals(-code).name if code < 0 and -code in signal.Signals._value2member_map_ else None
+            # a signal is a negative code; 128 + N is how a shell or a wrapper reports one
+            number = -code if code < 0 else code - 128 if code > 128 else None
+            name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else None
             outcome = {"status": "crash", "stage": example["step"], "exception": None,
                        "detail": f"interpreter died ({name or f'exit code {code}'})", "duration_s": elapsed,
                        "stderr_tail": self._stderr_tail()}

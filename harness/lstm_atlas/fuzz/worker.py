@@ -30,6 +30,15 @@ def _error(message, parts):
     return CaseError(f"{message} (at {'.'.join(map(str, parts))})")
 
 
+def nonfinite_detail(outcome: dict) -> str | None:
+    """Where a step that raised nothing produced NaN or inf: ``loss``, ``output`` or both; None when finite.
+
+    A silent NaN is an outcome of its own, not ``ok``: the user's loss curve is gone without an error.
+    """
+    where = [name for name, key in (("loss", "loss_finite"), ("output", "output_finite")) if outcome.get(key) is False]
+    return f"NaN or inf in the {' and the '.join(where)}" if where else None
+
+
 class ExampleRunner:
     """Runs examples (as case blocks) with a bounded cache of built models."""
 
@@ -88,14 +97,20 @@ class ExampleRunner:
             self.cache[key] = (model, plan)
             while len(self.cache) > self.cache_size:
                 self.cache.popitem(last=False)
+            nonfinite = nonfinite_detail(runner.outcome)
+            if nonfinite:
+                status = "nonfinite"
         except Exception as exc:  # noqa: BLE001 - every exception from TF is an observation
             status, exc_info = "raised", ExceptionInfo.from_exception(exc).__dict__
             if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
                 # str(KeyError) is the repr of its argument: one line of escapes that hides the message
                 exc_info["message"] = strip_ansi(exc.args[0])
                 exc_info["core"] = message_core(exc_info["message"])[:2000]
-        return {"status": status, "stage": stage, "exception": exc_info, "reused": reused,
-                "duration_s": round(time.perf_counter() - started, 4)}
+        answer = {"status": status, "stage": stage, "exception": exc_info, "reused": reused,
+                  "duration_s": round(time.perf_counter() - started, 4)}
+        if status == "nonfinite":
+            answer["detail"] = nonfinite
+        return answer
 
 
 def main() -> int:
