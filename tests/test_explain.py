@@ -14,12 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from lstm_atlas import cli
 from lstm_atlas.case.load import load_text
 from lstm_atlas.case.validate import build_case
 from lstm_atlas.errors import CaseError
+from lstm_atlas.explain.accuracy import query_text, without_report
+from lstm_atlas.explain.corpus import load_corpus
 from lstm_atlas.explain.index import Index, build_index, default_index_path, index_text
 from lstm_atlas.explain.render import render_text, versions_text
 from lstm_atlas.explain.score import LIKELY_AT, band_of, explain
@@ -27,7 +28,8 @@ from lstm_atlas.explain.score import LIKELY_AT, band_of, explain
 from .conftest import GOOD_CASE
 
 ROOT = Path(__file__).resolve().parent.parent
-WILD = yaml.safe_load((ROOT / "tests" / "data" / "explain_wild.yaml").read_text("utf-8"))
+#: the real reports explain was first measured on (wild/tune/legacy.yaml), in the corpus format
+WILD = [r for r in load_corpus(ROOT / "wild", splits=("tune",)) if r.path.endswith("legacy.yaml")]
 MERGED = json.loads((ROOT / "reports" / "merged.json").read_text("utf-8"))
 
 
@@ -45,7 +47,7 @@ def _observed():
 
 
 def test_committed_index_is_current():
-    built = index_text(build_index(ROOT / "cases", ROOT / "reports" / "merged.json"))
+    built = index_text(build_index(ROOT / "cases", ROOT / "reports" / "merged.json", ROOT / "wild"))
     committed = default_index_path().read_text("utf-8")
     assert committed == built, "the explain index is stale: run `lstm-atlas explain --build-index` and commit it"
 
@@ -83,31 +85,45 @@ def test_tied_cases_really_share_the_message(index):
 def test_known_messages_explain_to_their_case(index):
     known = [m for m in index.messages if m["origin"] == "known"]
     assert len(known) >= 5
-    for doc in known:
-        assert explain(doc["message"], index).matches[0].id == doc["case"]
+    for doc in known:  # a message several cases raise is one answer, its cases the variants
+        top = explain(doc["message"], index).matches[0]
+        assert doc["case"] in [top.id] + top.variants
 
 
-@pytest.mark.parametrize("item", [i for i in WILD if i["expect"] != "unknown"], ids=lambda i: i["source"][8:60])
-def test_real_reports_find_their_family(index, item):
-    answer = explain(item["message"], index)
-    assert answer.known
-    assert answer.matches[0].family in item["expect"]
+@pytest.fixture(scope="module")
+def index_data():
+    return json.loads(default_index_path().read_text("utf-8"))
 
 
-@pytest.mark.parametrize("item", [i for i in WILD if i["expect"] == "unknown"], ids=lambda i: i["source"][8:60])
-def test_errors_outside_the_library_are_not_matched(index, item):
-    answer = explain(item["message"], index)
+def _held_out(index_data, report):
+    """The answer for a report from an index without that report's own document (leave-one-out)."""
+    return explain(query_text(report), Index(without_report(index_data, report.id, report.case)))
+
+
+def test_real_reports_find_their_family_held_out(index_data):
+    """Each legacy report scored without its own document: its family is among the first three answers
+    for at least 85% of them (the target; benchmarks/explain_wild.py prints the whole corpus's figure)."""
+    with_case = [r for r in WILD if r.case != "none"]
+    found = [r.id for r in with_case if (a := _held_out(index_data, r)).known
+             and r.family in [m.family for m in a.matches[:3]]]
+    assert len(with_case) >= 25
+    assert len(found) >= 0.85 * len(with_case), sorted({r.id for r in with_case} - set(found))
+
+
+@pytest.mark.parametrize("report", [r for r in WILD if r.unrelated], ids=lambda r: r.id)
+def test_errors_outside_the_library_are_not_matched(index_data, report):
+    answer = _held_out(index_data, report)
     assert not answer.known
     assert answer.matches[0].score < LIKELY_AT
     assert answer.nearest_families
     assert "No known case" in render_text(answer)
 
 
-def test_bands_separate_known_from_unrelated(index):
-    """The calibration behind MATCH_AT and LIKELY_AT: the weakest real match stays above the strongest
-    unrelated error, with room between them."""
-    known = [explain(i["message"], index).matches[0].score for i in WILD if i["expect"] != "unknown"]
-    unrelated = [explain(i["message"], index).matches[0].score for i in WILD if i["expect"] == "unknown"]
+def test_bands_separate_known_from_unrelated(index_data):
+    """The calibration behind MATCH_AT and LIKELY_AT, on the tune split held out report by report: the
+    weakest real match stays above the strongest unrelated error, with room between them."""
+    known = [_held_out(index_data, r).matches[0].score for r in WILD if r.case != "none"]
+    unrelated = [_held_out(index_data, r).matches[0].score for r in WILD if r.unrelated]
     assert min(known) >= LIKELY_AT > max(unrelated) + 0.1
     assert band_of(1.0) == "match" and band_of(LIKELY_AT) == "likely" and band_of(0.2) == "guess"
 
@@ -131,7 +147,7 @@ def test_version_narrowing_prefers_the_wording_of_that_version(index):
 
 
 def test_gpu_known_message_carries_its_source(index):
-    answer = explain(next(i["message"] for i in WILD if "33148" in i["source"]), index, device="gpu")
+    answer = explain(next(r.message for r in WILD if "33148" in r.url), index, device="gpu")
     top = answer.matches[0]
     assert top.id == "left-padded-mask-cudnn"
     reported = [o for o in top.observed_on if o.get("source")]
@@ -158,8 +174,8 @@ def test_cli_json_lists_matches(capsys):
 
 def test_cli_reads_file_and_stdin(tmp_path, capsys, monkeypatch):
     path = tmp_path / "tb.txt"
-    path.write_text(next(i["message"] for i in WILD if "sports-betting" in i["source"]), encoding="utf-8")
-    assert cli.main(["explain", "--file", str(path)]) == 0
+    path.write_text(next(r.message for r in WILD if "sports-betting" in r.url), encoding="utf-8")
+    assert cli.main(["explain", "--full", "--file", str(path)]) == 0
     out = capsys.readouterr().out
     assert "input-dtype" in out and "Fix as code" in out
     monkeypatch.setattr(sys, "stdin", io.StringIO("Unrolling requires a fixed number of timesteps."))

@@ -69,13 +69,36 @@ def _case_words(spec: dict) -> list[str]:
     return sorted(words)
 
 
-def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "reports/merged.json") -> dict:
-    """The explain index from the case library and the merged matrix (deterministic, no timestamps)."""
+def reported_document(report) -> dict:
+    """A tune report of the wild corpus as a document of its case: its wording, as reported, not run here."""
+    exc, _ = split_traceback(report.message)
+    return {"case": report.case, "origin": "reported", "exception": exc, "template": message_template(report.message),
+            "message": report.message[:600], "source": report.url, "report": report.id,
+            "versions": report.versions_text(), "era": report.era, "backend": report.backend or "",
+            "device": "gpu" if _GPU_RE.search(report.message + " " + report.note) else ""}
+
+
+_GPU_RE = re.compile(r"\bGPU\b|cuDNN|CUDNN|cuda", re.I)
+
+
+def public_report_counts(reports) -> dict[str, int]:
+    """Case id -> how many reports of the whole corpus (tune and frozen) it explains."""
+    return dict(Counter(r.case for r in reports if r.case != "none"))
+
+
+def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "reports/merged.json",
+                wild_dir: str | Path | None = "wild") -> dict:
+    """The explain index from the case library, the merged matrix and the wild corpus's tune split
+    (deterministic, no timestamps). The frozen split only counts towards "seen in N public reports"."""
     from lstm_atlas.case.library import load_library
+    from lstm_atlas.explain.corpus import load_corpus
     from lstm_atlas.explain.snippet import render_variant
     from lstm_atlas.matrix.merge import read_merged
 
     cases = load_library(cases_dir)
+    reports = load_corpus(wild_dir, {c.id: c.spec["family"] for c in cases}) \
+        if wild_dir is not None and Path(wild_dir).is_dir() else []
+    counts = public_report_counts(reports)
     merged = read_merged(merged_path, missing_ok=True) or {}
     envs = merged.get("environments", {})
     out_envs = {key: {"tensorflow": env.get("tensorflow"), "keras": env.get("keras"),
@@ -96,6 +119,7 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
             "symptom": spec.get("symptom", ""),
             "patterns": _patterns(spec["expect"]),
             "words": _case_words(spec),
+            "public_reports": counts.get(case.id, 0),
         }
         grouped: dict = defaultdict(lambda: {"seen": set(), "message": None})
         for device, by_env in results.get(case.id, {}).get("repro", {}).items():
@@ -117,8 +141,12 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
         if spec.get("symptom"):
             messages.append({"case": case.id, "origin": "symptom", "exception": None,
                              "template": message_template(spec["symptom"]), "message": spec["symptom"]})
+        messages += [reported_document(r) for r in reports if r.case == case.id and r.split == "tune"]
+    # a failure mode with no case yet (reason: proposed) still names its family among the nearest ones
+    family_messages = [{"family": r.family, "template": message_template(r.message), "report": r.id,
+                        "source": r.url} for r in reports if r.split == "tune" and r.proposed and r.family != "none"]
     return {"schema": INDEX_SCHEMA, "schema_version": INDEX_VERSION, "environments": out_envs,
-            "cases": out_cases, "messages": messages}
+            "cases": out_cases, "messages": messages, "family_messages": family_messages}
 
 
 def index_text(index: dict) -> str:
@@ -177,6 +205,28 @@ def check_index(data) -> None:
         raise ValueError("malformed explain index: an environment is not a JSON object")
 
 
+def generation_of(keras: str | None = None, tf: str | None = None) -> str | None:
+    """'3' for Keras 3 (or TF >= 2.16), '2' for Keras 1/2 and tf.keras (TF < 2.16); None when not known."""
+    if keras:
+        return "3" if keras.strip().startswith("3") else "2" if keras.strip()[:1] in "12" else None
+    if tf:
+        rel = versions.release(tf)
+        if rel and rel[0] == 1:
+            return "2"
+        if rel and len(rel) > 1 and rel[0] == 2:
+            return "3" if rel[1] >= 16 else "2"
+    return None
+
+
+def doc_generations(doc: dict, envs: dict) -> frozenset:
+    """The Keras generations a document's wording was seen on (empty: not known, e.g. a symptom)."""
+    if doc["origin"] == "observed":
+        return frozenset(filter(None, (generation_of(envs.get(env, {}).get("keras")) for env, _ in doc["seen"])))
+    if doc["origin"] == "reported" and doc.get("era"):
+        return frozenset({"3" if doc["era"] == "keras3" else "2"})
+    return frozenset()
+
+
 class Index:
     """The loaded index with TF-IDF vectors of its message templates: distinctive words such as
     "cardinality" outweigh "input" or "layer"."""
@@ -195,6 +245,10 @@ class Index:
         self.idf = {t: math.log((1 + n) / (1 + c)) + 1.0 for t, c in df.items()}
         self.default_idf = math.log(1 + n) + 1.0
         self.vectors = [self.vector(f) for f in docs]
+        #: reports of a failure mode that has no case yet: they only name a family among the nearest
+        self.family_messages: list[dict] = data.get("family_messages") or []
+        self.family_vectors = [self.vector(features(m["template"])) for m in self.family_messages]
+        self.generations = [doc_generations(m, self.envs) for m in self.messages]
         self._patterns: dict[str, list] = {}
 
     def patterns(self, cid: str) -> list:
@@ -225,8 +279,8 @@ class Index:
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         return {t: v / norm for t, v in vec.items()}
 
-    def cosine(self, qvec: dict, i: int) -> float:
-        dvec = self.vectors[i]
+    def cosine(self, qvec: dict, i: int, vectors: list | None = None) -> float:
+        dvec = (vectors or self.vectors)[i]
         if len(qvec) > len(dvec):
             qvec, dvec = dvec, qvec
         return sum(v * dvec.get(t, 0.0) for t, v in qvec.items())

@@ -1,0 +1,135 @@
+"""How right explain is on the wild corpus: leave-one-report-out on tune, plain on frozen.
+
+Kept in the package (not the benchmark script) so a test can check the arithmetic on a tiny
+corpus. Rules, printed with the figures by ``benchmarks/explain_wild.py``:
+
+- family top-k: the report's family is among the families of the first k answers; when the
+  answer is "no known case", among its first k nearest families, but only for a report whose
+  case does not exist yet (``reason: proposed``): for a report with a case, "no known case" is a miss.
+- case top-k: the report's case is among the first k answers (an answer's variants count);
+  a ``proposed`` report is a miss until its case exists.
+- rejection: an unrelated report (``family: none``) must get "no known case".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from lstm_atlas.explain.index import Index
+from lstm_atlas.explain.score import Answer, explain
+
+
+@dataclass
+class Outcome:
+    """One report's answer, reduced to what the figures count."""
+
+    report_id: str
+    case: str
+    family: str
+    era: str
+    proposed: bool
+    unrelated: bool
+    known: bool
+    answer_cases: list[list[str]]  # per answer, its case and variants
+    answer_families: list[str]
+    nearest_families: list[str]
+
+    def family_at(self, k: int) -> bool:
+        if self.known and self.family in self.answer_families[:k]:
+            return True
+        return not self.known and self.proposed and self.family in self.nearest_families[:k]
+
+    def case_at(self, k: int) -> bool:
+        return self.known and any(self.case in ids for ids in self.answer_cases[:k])
+
+
+def query_text(report) -> str:
+    """What a user would paste: the traceback when the report has one (ending in the message), else the message."""
+    if not report.traceback:
+        return report.message
+    if report.message.strip()[:200] in report.traceback:
+        return report.traceback
+    return report.traceback.rstrip() + "\n" + report.message
+
+
+def outcome(report, answer: Answer) -> Outcome:
+    shown = [m for m in answer.matches if m.band != "guess"] if answer.known else []
+    return Outcome(report_id=report.id, case=report.case, family=report.family, era=report.era,
+                   proposed=report.proposed, unrelated=report.unrelated, known=answer.known,
+                   answer_cases=[[m.id] + list(m.variants) for m in shown],
+                   answer_families=[m.family for m in shown],
+                   nearest_families=[f for f, _ in answer.nearest_families])
+
+
+def without_report(data: dict, report_id: str, case: str | None = None) -> dict:
+    """The index data with nothing derived from one report: its document, its family document, and
+    its count in its case's "seen in N public reports" (``case``: the report's case)."""
+    cases = data["cases"]
+    if case in cases and cases[case].get("public_reports"):
+        cases = dict(cases, **{case: dict(cases[case], public_reports=cases[case]["public_reports"] - 1)})
+    return dict(data, cases=cases, messages=[m for m in data["messages"] if m.get("report") != report_id],
+                family_messages=[m for m in data.get("family_messages", []) if m.get("report") != report_id])
+
+
+def leave_one_out(data: dict, reports, **options) -> list[Outcome]:
+    """Each report scored by an index rebuilt without that report's own documents (IDF included)."""
+    return [outcome(r, explain(query_text(r), Index(without_report(data, r.id, r.case)), **options))
+            for r in reports]
+
+
+def plain(data: dict, reports, **options) -> list[Outcome]:
+    """Each report scored by the whole index (frozen reports, which are never in it; or the tuned-on figure)."""
+    index = Index(data)
+    return [outcome(r, explain(query_text(r), index, **options)) for r in reports]
+
+
+def _rates(rows: list[Outcome]) -> dict:
+    with_family = [o for o in rows if o.family != "none"]
+    with_case = [o for o in rows if not o.unrelated]  # proposed ones count, as misses
+    unrelated = [o for o in rows if o.unrelated]
+    return {
+        "reports": len(rows),
+        "family_n": len(with_family),
+        "family_top1": sum(o.family_at(1) for o in with_family),
+        "family_top3": sum(o.family_at(3) for o in with_family),
+        "case_n": len(with_case),
+        "case_top1": sum(o.case_at(1) for o in with_case),
+        "case_top3": sum(o.case_at(3) for o in with_case),
+        "proposed": sum(o.proposed for o in rows),
+        "unrelated_n": len(unrelated),
+        "unrelated_rejected": sum(not o.known for o in unrelated),
+    }
+
+
+def summarise(rows: list[Outcome]) -> dict:
+    """Counts overall, per era and per family (the report's family; unrelated ones under 'none')."""
+    by_era, by_family = defaultdict(list), defaultdict(list)
+    for o in rows:
+        by_era[o.era].append(o)
+        by_family[o.family].append(o)
+    return {"all": _rates(rows), "era": {k: _rates(v) for k, v in sorted(by_era.items())},
+            "family": {k: _rates(v) for k, v in sorted(by_family.items())}}
+
+
+def _pct(hit: int, n: int) -> str:
+    return f"{hit}/{n} {100 * hit / n:3.0f}%" if n else "-"
+
+
+def table(summary: dict, title: str) -> str:
+    """A compact text table of :func:`summarise`'s counts."""
+    head = f"{'':18} {'n':>4}  {'family top-1':>13} {'family top-3':>13}  {'case top-1':>13} {'case top-3':>13}" \
+           f"  {'unrelated rejected':>18}"
+    lines = [title, head]
+
+    def row(name, r):
+        lines.append(f"{name[:18]:18} {r['reports']:>4}  {_pct(r['family_top1'], r['family_n']):>13} "
+                     f"{_pct(r['family_top3'], r['family_n']):>13}  {_pct(r['case_top1'], r['case_n']):>13} "
+                     f"{_pct(r['case_top3'], r['case_n']):>13}  {_pct(r['unrelated_rejected'], r['unrelated_n']):>18}")
+
+    row("all", summary["all"])
+    for era, r in summary["era"].items():
+        row(f"era {era}", r)
+    for fam, r in summary["family"].items():
+        row(f"  {fam}", r)
+    return "\n".join(lines)
