@@ -49,8 +49,9 @@ def main() -> int:
         return 0
     print(f"wild corpus: {len(tune)} tune reports, {len(frozen)} frozen ({elapsed:.1f} s); "
           f"bands match >= {MATCH_AT}, likely >= {LIKELY_AT}")
-    print("case accuracy counts reports whose case is only proposed (reason: proposed) as misses; family top-k "
-          "for them counts the nearest families of 'no known case'\n")
+    n_without = sum(r.family_only for r in tune)
+    print(f"case accuracy counts the {n_without} tune reports no case explains yet (reason: proposed, or not "
+          "reproducible here) as misses;\nfamily top-k for them counts the nearest families of 'no known case'\n")
     print(accuracy.table(out["tune_leave_one_report_out"], "(a) tune, leave-one-report-out (headline)"))
     print()
     if frozen:

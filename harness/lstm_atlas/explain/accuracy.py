@@ -4,10 +4,11 @@ Kept in the package (not the benchmark script) so a test can check the arithmeti
 corpus. Rules, printed with the figures by ``benchmarks/explain_wild.py``:
 
 - family top-k: the report's family is among the families of the first k answers; when the
-  answer is "no known case", among its first k nearest families, but only for a report whose
-  case does not exist yet (``reason: proposed``): for a report with a case, "no known case" is a miss.
-- case top-k: the report's case is among the first k answers (an answer's variants count);
-  a ``proposed`` report is a miss until its case exists.
+  answer is "no known case", among its first k nearest families, but only for a report no case
+  explains (``case: none`` with a family: proposed, or not reproducible on the matrix); for a report
+  with a case, "no known case" is a miss.
+- case top-k: the report's case is among the first k answers (an answer's variants count); a report
+  no case explains (proposed, not reproducible) is a miss until its case exists.
 - rejection: an unrelated report (``family: none``) must get "no known case".
 """
 
@@ -29,8 +30,11 @@ class Outcome:
     family: str
     era: str
     proposed: bool
+    family_only: bool
     unrelated: bool
     known: bool
+    top_score: float
+    top_family: str
     answer_cases: list[list[str]]  # per answer, its case and variants
     answer_families: list[str]
     nearest_families: list[str]
@@ -38,7 +42,7 @@ class Outcome:
     def family_at(self, k: int) -> bool:
         if self.known and self.family in self.answer_families[:k]:
             return True
-        return not self.known and self.proposed and self.family in self.nearest_families[:k]
+        return not self.known and self.family_only and self.family in self.nearest_families[:k]
 
     def case_at(self, k: int) -> bool:
         return self.known and any(self.case in ids for ids in self.answer_cases[:k])
@@ -56,7 +60,9 @@ def query_text(report) -> str:
 def outcome(report, answer: Answer) -> Outcome:
     shown = [m for m in answer.matches if m.band != "guess"] if answer.known else []
     return Outcome(report_id=report.id, case=report.case, family=report.family, era=report.era,
-                   proposed=report.proposed, unrelated=report.unrelated, known=answer.known,
+                   proposed=report.proposed, family_only=report.family_only, unrelated=report.unrelated,
+                   known=answer.known, top_score=answer.matches[0].score if answer.matches else 0.0,
+                   top_family=answer.matches[0].family if answer.matches else "none",
                    answer_cases=[[m.id] + list(m.variants) for m in shown],
                    answer_families=[m.family for m in shown],
                    nearest_families=[f for f, _ in answer.nearest_families])
@@ -97,6 +103,7 @@ def _rates(rows: list[Outcome]) -> dict:
         "case_top1": sum(o.case_at(1) for o in with_case),
         "case_top3": sum(o.case_at(3) for o in with_case),
         "proposed": sum(o.proposed for o in rows),
+        "without_case": sum(o.family_only for o in rows),
         "unrelated_n": len(unrelated),
         "unrelated_rejected": sum(not o.known for o in unrelated),
     }
@@ -110,6 +117,22 @@ def summarise(rows: list[Outcome]) -> dict:
         by_family[o.family].append(o)
     return {"all": _rates(rows), "era": {k: _rates(v) for k, v in sorted(by_era.items())},
             "family": {k: _rates(v) for k, v in sorted(by_family.items())}}
+
+
+def calibrate(rows: list[Outcome], grid=None) -> list[dict]:
+    """Per candidate threshold: how many reports with a case would be answered (top score >= it), how many
+    of those answers have the right family first, and how many unrelated reports would be rejected.
+    MATCH_AT and LIKELY_AT are read off this table on the tune split, held out report by report."""
+    grid = grid or [round(0.40 + 0.01 * i, 2) for i in range(46)]
+    with_case = [o for o in rows if o.case != "none"]
+    unrelated = [o for o in rows if o.unrelated]
+    out = []
+    for t in grid:
+        answered = [o for o in with_case if o.top_score >= t]
+        out.append({"threshold": t, "with_case": len(with_case), "answered": len(answered),
+                    "right_family_first": sum(o.top_family == o.family for o in answered),
+                    "unrelated": len(unrelated), "rejected": sum(o.top_score < t for o in unrelated)})
+    return out
 
 
 def _pct(hit: int, n: int) -> str:

@@ -53,6 +53,11 @@ class Report:
         return self.case == "none" and self.reason.startswith("proposed")
 
     @property
+    def family_only(self) -> bool:
+        """No case explains it (proposed, not reproducible here), but it belongs to a family of the library."""
+        return self.case == "none" and self.family != "none"
+
+    @property
     def unrelated(self) -> bool:
         """Outside the library's scope: explain must answer "no known case"."""
         return self.case == "none" and self.family == "none"

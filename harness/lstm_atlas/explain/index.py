@@ -69,6 +69,22 @@ def _case_words(spec: dict) -> list[str]:
     return sorted(words)
 
 
+#: A remark in a symptom about where it shows, "(Keras 3)", "(TF 2.15: ...)", "(GPU)": not part of the wording.
+_REMARK_RE = re.compile(r"\s*\((?=[^()]*\b(?:Keras|TF|GPU|CPU|tf_keras|MatMul)\b)[^()]*\)")
+_ALTERNATIVE_RE = re.compile(r";\s+(?=[A-Z]|no )")
+_LABEL_RE = re.compile(r"^(?:Keras|TF) [\d.x+-]*:\s*")
+
+
+def symptom_wordings(symptom: str) -> list[str]:
+    """A case's symptom as the wordings a user would paste: "A (Keras 3) / B (Keras 2)" is A and B,
+    without the remarks that say where each shows (those words are in no real message)."""
+    text = _REMARK_RE.sub("", symptom.strip())
+    halves = text.split(" / ")
+    parts = halves if len(halves) > 1 and min(len(h) for h in halves) >= 24 else [text]
+    parts = [_LABEL_RE.sub("", p).strip(" .") for part in parts for p in _ALTERNATIVE_RE.split(part)]
+    return list(dict.fromkeys(p for p in parts if len(p) >= 8)) or ([symptom] if symptom.strip() else [])
+
+
 def reported_document(report) -> dict:
     """A tune report of the wild corpus as a document of its case: its wording, as reported, not run here."""
     exc, _ = split_traceback(report.message)
@@ -138,13 +154,13 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
                              "template": message_template(known["message"]), "message": known["message"][:600],
                              "source": known["source"], "versions": known.get("versions", ""),
                              "device": known.get("device", ""), "unverified": bool(known.get("unverified", True))})
-        if spec.get("symptom"):
+        for wording in symptom_wordings(spec.get("symptom", "")):
             messages.append({"case": case.id, "origin": "symptom", "exception": None,
-                             "template": message_template(spec["symptom"]), "message": spec["symptom"]})
+                             "template": message_template(wording), "message": wording})
         messages += [reported_document(r) for r in reports if r.case == case.id and r.split == "tune"]
-    # a failure mode with no case yet (reason: proposed) still names its family among the nearest ones
+    # a failure mode with no case (proposed, not reproducible here) still names its family among the nearest
     family_messages = [{"family": r.family, "template": message_template(r.message), "report": r.id,
-                        "source": r.url} for r in reports if r.split == "tune" and r.proposed and r.family != "none"]
+                        "source": r.url} for r in reports if r.split == "tune" and r.family_only]
     return {"schema": INDEX_SCHEMA, "schema_version": INDEX_VERSION, "environments": out_envs,
             "cases": out_cases, "messages": messages, "family_messages": family_messages}
 
@@ -227,6 +243,39 @@ def doc_generations(doc: dict, envs: dict) -> frozenset:
     return frozenset()
 
 
+_LAYER_NAME_RE = re.compile(r"(?:of|with) layer\s+[\"']?([A-Za-z][\w.]*)|\blayer [\"']([A-Za-z][\w.]*)[\"']|"
+                            r"expected ([a-z][a-z0-9_]*?)_input(?:_\d+)? to have", re.I)
+_RECURRENT = {"lstm", "gru", "simplernn", "rnn", "bidirectional", "cudnnlstm", "cudnngru", "convlstm1d", "convlstm2d",
+              "convlstm3d", "lstmcell", "grucell", "simplernncell", "stackedrnncells"}
+_MODEL = {"sequential", "functional", "model", "input", "inputlayer"}
+#: Keras layer classes (lower case, no underscores) a message may name that are neither recurrent nor a model.
+_OTHER_LAYERS = {
+    "dense", "conv1d", "conv2d", "conv3d", "conv1dtranspose", "conv2dtranspose", "conv3dtranspose", "separableconv1d",
+    "separableconv2d", "depthwiseconv2d", "flatten", "batchnormalization", "layernormalization", "embedding",
+    "dropout", "maxpooling1d", "maxpooling2d", "maxpooling3d", "averagepooling1d", "averagepooling2d",
+    "globalaveragepooling1d", "globalaveragepooling2d", "globalmaxpooling1d", "globalmaxpooling2d", "reshape",
+    "concatenate", "add", "multiply", "activation", "attention", "multiheadattention", "textvectorization",
+    "normalization", "zeropadding1d", "zeropadding2d", "upsampling1d", "upsampling2d", "permute", "repeatvector",
+    "lambda", "timedistributed", "cropping2d", "spatialdropout1d", "gaussiannoise"}
+
+
+def layer_kind(message: str) -> str | None:
+    """The kind of the layer whose check a message reports ('recurrent', 'model', or a layer class such as
+    'conv2d'); None when it names none or only a custom name ('encoder1')."""
+    found = _LAYER_NAME_RE.search(message[:2000])
+    if not found:
+        return None
+    name = re.sub(r"(?:_\d+)+$", "", next(g for g in found.groups() if g).lower())
+    for candidate in (name.replace("_", ""), name.split("_")[0]):
+        if candidate in _RECURRENT:
+            return "recurrent"
+        if candidate in _MODEL:
+            return "model"
+        if candidate in _OTHER_LAYERS:
+            return candidate
+    return None
+
+
 class Index:
     """The loaded index with TF-IDF vectors of its message templates: distinctive words such as
     "cardinality" outweigh "input" or "layer"."""
@@ -249,6 +298,7 @@ class Index:
         self.family_messages: list[dict] = data.get("family_messages") or []
         self.family_vectors = [self.vector(features(m["template"])) for m in self.family_messages]
         self.generations = [doc_generations(m, self.envs) for m in self.messages]
+        self.layer_kinds = [layer_kind(m["message"]) for m in self.messages]
         self._patterns: dict[str, list] = {}
 
     def patterns(self, cid: str) -> list:

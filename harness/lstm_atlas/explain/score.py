@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from lstm_atlas import versions
-from lstm_atlas.explain.index import Index, features, generation_of
+from lstm_atlas.explain.index import Index, features, generation_of, layer_kind
 from lstm_atlas.normalise import message_template, split_traceback
 
 MAX_QUERY_CHARS = 200_000
@@ -126,7 +126,9 @@ def _disagreement(qtemplate: str | tuple, doc: str) -> float:
     factor = 1.0
     qranks, qargs, qdiff, qrole = _cause_marks(qtemplate) if isinstance(qtemplate, str) else qtemplate
     dranks, dargs, ddiff, drole = _cause_marks(doc)
-    if qranks and dranks and qranks != dranks:  # "found ndim=4" is another cause than "found ndim=2"
+    if qranks and dranks and qranks[0] != dranks[0]:  # the rank the layer expects differs: another layer
+        factor *= 0.7
+    elif qranks and dranks and qranks != dranks:  # "found ndim=4" is another cause than "found ndim=2"
         factor *= 0.9
     if qargs and dargs and not qargs & dargs:  # another keyword argument is another API change
         factor *= 0.75
@@ -153,6 +155,8 @@ def _context_factor(index: Index, doc: dict, qexc: str | None, tf, keras, device
     return factor
 
 
+#: A document whose message names another kind of layer than the pasted one (conv2d vs an LSTM).
+OTHER_LAYER = 0.7
 #: A document of the other Keras generation than the message's (asked, or read off its best documents).
 OTHER_GENERATION = 0.96
 #: Documents this close to the best one decide the message's generation when none was asked.
@@ -210,6 +214,12 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     for i, doc in enumerate(index.messages):
         sim = _similarity(index, qvec, qtemplate, i) * _context_factor(index, doc, qexc, tf, keras, device)
         sims[i] = sim * _disagreement(qmarks, doc["template"])
+    qkind = layer_kind(qmessage)
+    if qkind and qkind != "model":
+        for i, kind in enumerate(index.layer_kinds):
+            # a Conv2D's rank check is not an LSTM's (a model's input check may be either: only for non-LSTM)
+            if kind and kind != qkind and (qkind != "recurrent" or kind != "model"):
+                sims[i] *= OTHER_LAYER
     generation = _query_generation(index, sims, tf, keras)
     if generation:
         for i, gens in enumerate(index.generations):
