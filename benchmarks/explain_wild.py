@@ -42,7 +42,8 @@ def main() -> int:
     out = {"bands": {"match_at": MATCH_AT, "likely_at": LIKELY_AT},
            "tune_leave_one_report_out": accuracy.summarise(loro),
            "frozen": accuracy.summarise(accuracy.plain(data, frozen)) if frozen else None,
-           "tune_tuned_on": accuracy.summarise(accuracy.plain(data, tune))}
+           "tune_tuned_on": accuracy.summarise(accuracy.plain(data, tune)),
+           "calibration_tune_held_out": accuracy.calibrate(loro)}
     elapsed = time.perf_counter() - t0
     if args.json:
         print(json.dumps(out, indent=1))
@@ -61,6 +62,16 @@ def main() -> int:
     print()
     print(accuracy.table(out["tune_tuned_on"], "(c) tune scored by the index that contains it: the tuned-on "
                          "figure, an upper bound, not a result"))
+    print("\nband calibration on tune, held out report by report (frozen is never used for it): a threshold "
+          "answers the reports\nwith a case scoring at or above it (and how many of those have the right family "
+          "first), and rejects unrelated ones below it")
+    print(f"{'threshold':>9} {'answered':>14} {'right family 1st':>17} {'unrelated rejected':>19}")
+    for row in out["calibration_tune_held_out"]:
+        if round(row["threshold"] * 100) % 5 == 0 or row["threshold"] in (MATCH_AT, LIKELY_AT):
+            mark = {LIKELY_AT: " <- LIKELY_AT", MATCH_AT: " <- MATCH_AT"}.get(row["threshold"], "")
+            print(f"{row['threshold']:>9.2f} {accuracy.pct(row['answered'], row['with_case']):>14} "
+                  f"{accuracy.pct(row['right_family_first'], row['answered']):>17} "
+                  f"{accuracy.pct(row['rejected'], row['unrelated']):>19}{mark}")
     if args.misses:
         print("\nmissed (leave-one-report-out):")
         for o in loro:

@@ -356,3 +356,110 @@ def test_binary_stdin_is_decoded_not_a_traceback(capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", stream)
     assert cli.main(["explain", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["family"]
+
+
+def _fixture_report(rid, case, family, era="keras2", reason="", message="x"):
+    from lstm_atlas.explain.corpus import Report
+
+    return Report(id=rid, url=f"https://e.org/{rid}", date="2021", tf=None, keras=None, backend=None, era=era,
+                  recurrent=True, message=message, case=case, family=family, split="tune", path="t.yaml", line=1,
+                  reason=reason)
+
+
+def test_accuracy_arithmetic_on_a_tiny_corpus():
+    """benchmarks/explain_wild.py's counting (lstm_atlas.explain.accuracy) on hand-made outcomes."""
+    from lstm_atlas.explain import accuracy
+    from lstm_atlas.explain.score import Answer, Match
+
+    def answer(*found, nearest=(), score=0.9):
+        matches = [Match(id=c, family=f, title="", score=score, band=band_of(score), cause="", fix="", fix_snippet="",
+                         fix_verified_on=[], observed_on=[], matched_message="", matched_origin="observed",
+                         variants=list(v)) for c, f, *v in found]
+        return Answer(query_exception=None, query_template="", matches=matches,
+                      nearest_families=[(f, 0.4) for f in nearest])
+
+    rows = [
+        accuracy.outcome(_fixture_report("r1", "a", "fa"), answer(("a", "fa"))),                 # all right
+        accuracy.outcome(_fixture_report("r2", "b", "fb"), answer(("x", "fx"), ("y", "fb", "b"))),  # 2nd, variant
+        accuracy.outcome(_fixture_report("r3", "c", "fc", era="keras3"), answer(("c", "fc"), score=0.3,
+                                                                                   nearest=("fc",))),  # no answer
+        accuracy.outcome(_fixture_report("r4", "none", "fd", reason="proposed: d"),
+                         answer(("z", "fz"), score=0.3, nearest=("fz", "fd"))),                # proposed
+        accuracy.outcome(_fixture_report("r5", "none", "none", reason="unrelated: e"), answer(("a", "fa"))),
+        accuracy.outcome(_fixture_report("r6", "none", "none", reason="unrelated: e"), answer(("a", "fa"), score=0.2)),
+    ]
+    s = accuracy.summarise(rows)["all"]
+    assert (s["family_n"], s["family_top1"], s["family_top3"]) == (4, 1, 3)  # r3 unanswered: a miss
+    assert (s["case_n"], s["case_top1"], s["case_top3"]) == (4, 1, 2)  # r4 (proposed) counts, as a miss
+    assert (s["unrelated_n"], s["unrelated_rejected"], s["proposed"]) == (2, 1, 1)
+    by_era = accuracy.summarise(rows)["era"]
+    assert by_era["keras3"]["family_n"] == 1 and by_era["keras3"]["family_top3"] == 0
+    cal = {row["threshold"]: row for row in accuracy.calibrate(rows, grid=[0.25, 0.5])}
+    assert (cal[0.25]["answered"], cal[0.25]["rejected"]) == (3, 1)
+    assert (cal[0.5]["answered"], cal[0.5]["right_family_first"], cal[0.5]["rejected"]) == (2, 1, 1)
+    assert "family top-3" in accuracy.table(accuracy.summarise(rows), "t")
+
+
+def test_leave_one_out_removes_the_reports_own_document(index_data):
+    """Held out, a report's own document and its count in "seen in N public reports" are gone."""
+    from lstm_atlas.explain import accuracy
+
+    report = next(r for r in WILD if r.case != "none")
+    held = without_report(index_data, report.id, report.case)
+    assert not [m for m in held["messages"] if m.get("report") == report.id]
+    assert [m for m in index_data["messages"] if m.get("report") == report.id]
+    assert held["cases"][report.case]["public_reports"] == index_data["cases"][report.case]["public_reports"] - 1
+    assert len(accuracy.leave_one_out(index_data, [report])) == 1
+
+
+def test_seen_in_public_reports_counts_the_whole_corpus(index):
+    from lstm_atlas.explain.corpus import load_corpus as load
+
+    reports = load(ROOT / "wild")
+    for case_id, case in index.cases.items():
+        assert case["public_reports"] == sum(r.case == case_id for r in reports), case_id
+    frozen_ids = {r.id for r in reports if r.split == "frozen"}
+    assert not [m for m in index.messages if m.get("report") in frozen_ids]  # frozen: counted, never indexed
+    top = explain("ValueError: Unrecognized keyword arguments passed to LSTM: {'batch_input_shape': (1, 1, 7)}",
+                  index).matches[0]
+    assert top.public_reports >= 1 and "Seen in" in render_text(explain(top.matched_message, index), index=index)
+
+
+def test_compact_answer_fits_fifteen_lines_and_full_has_everything(index):
+    answer = explain("ValueError: Input 0 of layer lstm_3 is incompatible with the layer: expected ndim=3, "
+                     "found ndim=2. Full shape received: (None, 60)", index)
+    compact = render_text(answer, index=index).splitlines()
+    full = render_text(answer, index=index, full=True)
+    runners_up = [m for m in answer.matches if m.band != "guess"][1:3]
+    assert len(compact) - len(runners_up) - 1 <= 15
+    assert compact[0].startswith("1. [match") and "Cause:" in "\n".join(compact)
+    assert "Fix as code" in full and "Fix as code" not in "\n".join(compact)
+
+
+def test_identical_messages_are_one_answer_with_variants(index):
+    """Cases that raise the identical message are one answer; the JSON names case, family and variants."""
+    answer = explain("ValueError: Input 0 of layer \"lstm\" is incompatible with the layer: expected ndim=3, "
+                     "found ndim=2. Full shape received: (None, 5)", index)
+    ids = [m.id for m in answer.matches]
+    assert len(ids) == len(set(ids))
+    top = answer.matches[0]
+    assert top.variants and not set(top.variants) & set(ids)
+    first = top.to_json()
+    assert first["case"] == top.id and first["family"] == top.family and first["variants"] == top.variants
+
+
+def test_a_keras3_wording_ranks_the_plain_case_over_the_articles_dense_case(index):
+    """With --keras 3.x a plain rank-2 message names the plain case first, not the article's Dense->LSTM case."""
+    answer = explain("ValueError: Input 0 of layer lstm_3 is incompatible with the layer: expected ndim=3, "
+                     "found ndim=2", index, keras="3.x")
+    assert answer.generation == "3"
+    assert answer.matches[0].id != "seed-003-ex3-dense-2d-into-lstm"
+    assert answer.matches[0].family == "input-rank"
+
+
+def test_explain_text_is_the_stable_entry_point():
+    from lstm_atlas.explain.command import explain_text
+
+    text = explain_text("Unrolling requires a fixed number of timesteps.")
+    assert text.startswith("1. [match") and "lstm-unroll-variable-timesteps" in text
+    assert "Fix as code" in explain_text("Unrolling requires a fixed number of timesteps.", full=True)

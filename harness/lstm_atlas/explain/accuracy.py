@@ -135,7 +135,7 @@ def calibrate(rows: list[Outcome], grid=None) -> list[dict]:
     return out
 
 
-def _pct(hit: int, n: int) -> str:
+def pct(hit: int, n: int) -> str:
     return f"{hit}/{n} {100 * hit / n:3.0f}%" if n else "-"
 
 
@@ -146,9 +146,9 @@ def table(summary: dict, title: str) -> str:
     lines = [title, head]
 
     def row(name, r):
-        lines.append(f"{name[:18]:18} {r['reports']:>4}  {_pct(r['family_top1'], r['family_n']):>13} "
-                     f"{_pct(r['family_top3'], r['family_n']):>13}  {_pct(r['case_top1'], r['case_n']):>13} "
-                     f"{_pct(r['case_top3'], r['case_n']):>13}  {_pct(r['unrelated_rejected'], r['unrelated_n']):>18}")
+        lines.append(f"{name[:18]:18} {r['reports']:>4}  {pct(r['family_top1'], r['family_n']):>13} "
+                     f"{pct(r['family_top3'], r['family_n']):>13}  {pct(r['case_top1'], r['case_n']):>13} "
+                     f"{pct(r['case_top3'], r['case_n']):>13}  {pct(r['unrelated_rejected'], r['unrelated_n']):>18}")
 
     row("all", summary["all"])
     for era, r in summary["era"].items():
