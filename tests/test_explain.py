@@ -374,7 +374,7 @@ def test_accuracy_arithmetic_on_a_tiny_corpus():
     def answer(*found, nearest=(), score=0.9):
         matches = [Match(id=c, family=f, title="", score=score, band=band_of(score), cause="", fix="", fix_snippet="",
                          fix_verified_on=[], observed_on=[], matched_message="", matched_origin="observed",
-                         variants=list(v)) for c, f, *v in found]
+                         variants=list(v), variant_families=[f] * len(v)) for c, f, *v in found]
         return Answer(query_exception=None, query_template="", matches=matches,
                       nearest_families=[(f, 0.4) for f in nearest])
 
@@ -463,3 +463,10 @@ def test_explain_text_is_the_stable_entry_point():
     text = explain_text("Unrolling requires a fixed number of timesteps.")
     assert text.startswith("1. [match") and "lstm-unroll-variable-timesteps" in text
     assert "Fix as code" in explain_text("Unrolling requires a fixed number of timesteps.", full=True)
+
+
+def test_readme_states_the_bands_in_the_code():
+    from lstm_atlas.explain.score import MATCH_AT
+
+    text = " ".join((ROOT / "README.md").read_text("utf-8").split())
+    assert f"`match` (score >= {MATCH_AT})" in text and f"`likely` (>= {LIKELY_AT})" in text

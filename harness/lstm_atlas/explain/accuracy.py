@@ -34,13 +34,13 @@ class Outcome:
     unrelated: bool
     known: bool
     top_score: float
-    top_family: str
+    top_families: list[str]  # the first answer's family and its variants', whatever its band
     answer_cases: list[list[str]]  # per answer, its case and variants
-    answer_families: list[str]
+    answer_families: list[list[str]]  # per answer, its family and its variants' families
     nearest_families: list[str]
 
     def family_at(self, k: int) -> bool:
-        if self.known and self.family in self.answer_families[:k]:
+        if self.known and any(self.family in fams for fams in self.answer_families[:k]):
             return True
         return not self.known and self.family_only and self.family in self.nearest_families[:k]
 
@@ -62,9 +62,10 @@ def outcome(report, answer: Answer) -> Outcome:
     return Outcome(report_id=report.id, case=report.case, family=report.family, era=report.era,
                    proposed=report.proposed, family_only=report.family_only, unrelated=report.unrelated,
                    known=answer.known, top_score=answer.matches[0].score if answer.matches else 0.0,
-                   top_family=answer.matches[0].family if answer.matches else "none",
+                   top_families=[answer.matches[0].family] + list(answer.matches[0].variant_families)
+                   if answer.matches else [],
                    answer_cases=[[m.id] + list(m.variants) for m in shown],
-                   answer_families=[m.family for m in shown],
+                   answer_families=[[m.family] + list(m.variant_families) for m in shown],
                    nearest_families=[f for f, _ in answer.nearest_families])
 
 
@@ -130,7 +131,7 @@ def calibrate(rows: list[Outcome], grid=None) -> list[dict]:
     for t in grid:
         answered = [o for o in with_case if o.top_score >= t]
         out.append({"threshold": t, "with_case": len(with_case), "answered": len(answered),
-                    "right_family_first": sum(o.top_family == o.family for o in answered),
+                    "right_family_first": sum(o.family in o.top_families for o in answered),
                     "unrelated": len(unrelated), "rejected": sum(o.top_score < t for o in unrelated)})
     return out
 
