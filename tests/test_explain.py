@@ -470,3 +470,14 @@ def test_readme_states_the_bands_in_the_code():
 
     text = " ".join((ROOT / "README.md").read_text("utf-8").split())
     assert f"`match` (score >= {MATCH_AT})" in text and f"`likely` (>= {LIKELY_AT})" in text
+
+
+def test_the_common_cudnn_failure_without_a_case_names_the_cudnn_family(index):
+    """"Fail to find the dnn implementation" has no case (cuDNN could not start); the public reports of it
+    still name its family first and say what it is, without calling it a match."""
+    answer = explain("tensorflow.python.framework.errors_impl.UnknownError: Fail to find the dnn implementation. "
+                     "[Op:CudnnRNN]", index)
+    assert not answer.known
+    assert answer.nearest_families[0][0] == "cudnn"
+    assert answer.uncased and answer.uncased["family"] == "cudnn"
+    assert "without a case yet" in render_text(answer, index=index)

@@ -123,6 +123,12 @@ def render_text(answer: Answer, show: int = 3, index: Index | None = None, full:
             lines.append(f"  normalised: {answer.query_template[:200]}")
         if answer.nearest_families:
             lines.append("  nearest families: " + ", ".join(f"{f} ({s:.2f})" for f, s in answer.nearest_families))
+        if answer.uncased:
+            u = answer.uncased
+            why = u.get("reason", "").split(":", 1)[-1].strip()
+            lines += textwrap.wrap(f"a known failure mode of family {u['family']} without a case yet "
+                                   f"({u['score']:.2f}): {why} (public report: {u['source']})", WIDTH, initial_indent="  ",
+                                   subsequent_indent="    ", max_lines=3, placeholder=" ...")
         if answer.matches:
             lines.append(f"  closest case, a guess only: {answer.matches[0].id} ({answer.matches[0].score:.2f})")
         return "\n".join(lines) + "\n"

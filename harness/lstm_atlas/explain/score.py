@@ -86,6 +86,8 @@ class Answer:
     narrowed: bool = False
     #: the Keras generation ('2' or '3') the message was taken to come from, None when not known
     generation: str | None = None
+    #: a public report of this message whose failure mode has no case yet: family, reason, source, score
+    uncased: dict | None = None
 
     @property
     def known(self) -> bool:
@@ -184,17 +186,20 @@ def _query_generation(index: Index, sims: dict, tf, keras) -> str | None:
     return next(iter(gens)) if len(gens) == 1 else None
 
 
-def _family_scores(index: Index, qvec: dict, qtemplate: str, qmarks) -> dict[str, float]:
-    """Family -> best similarity among reports of failure modes that have no case yet."""
+def _family_scores(index: Index, qvec: dict, qtemplate: str, qmarks) -> tuple[dict[str, float], dict | None]:
+    """(family -> best similarity among reports of failure modes that have no case yet, the best such report)."""
     from rapidfuzz import fuzz
 
     out: dict[str, float] = {}
+    best, best_sim = None, 0.0
     for i, doc in enumerate(index.family_messages):
         cos = index.cosine(qvec, i, index.family_vectors)
         sim = (0.55 * cos + 0.45 * fuzz.token_set_ratio(qtemplate, doc["template"]) / 100.0) \
             * _disagreement(qmarks, doc["template"])
         out[doc["family"]] = max(out.get(doc["family"], 0.0), sim)
-    return out
+        if sim > best_sim:
+            best, best_sim = doc, sim
+    return out, (dict(best, score=round(best_sim, 3)) if best is not None and best_sim >= LIKELY_AT else None)
 
 
 def explain(text: str, index: Index, tf: str | None = None, keras: str | None = None,
@@ -256,7 +261,8 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     for _, score, cid, _, _ in scored:
         fam = index.cases[cid]["family"]
         families[fam] = max(families.get(fam, 0.0), score)
-    for fam, sim in _family_scores(index, qvec, qtemplate, qmarks).items():
+    family_scores, uncased = _family_scores(index, qvec, qtemplate, qmarks)
+    for fam, sim in family_scores.items():
         families[fam] = max(families.get(fam, 0.0), sim)
     nearest = sorted(families.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     groups: list[list[tuple]] = []
@@ -286,7 +292,8 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
             variants=variants, variant_families=[index.cases[c]["family"] for c in variants],
             public_reports=int(case.get("public_reports", 0))))
     return Answer(query_exception=qexc, query_template=qtemplate, matches=matches, nearest_families=
-                  [(f, round(s, 3)) for f, s in nearest], generic=generic, narrowed=narrowing, generation=generation)
+                  [(f, round(s, 3)) for f, s in nearest], generic=generic, narrowed=narrowing, generation=generation,
+                  uncased=uncased)
 
 
 def _verified(index: Index, case: dict, tf, keras, device) -> list[dict]:
