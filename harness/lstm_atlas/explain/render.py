@@ -126,9 +126,10 @@ def render_text(answer: Answer, show: int = 3, index: Index | None = None, full:
         if answer.uncased:
             u = answer.uncased
             why = u.get("reason", "").split(":", 1)[-1].strip()
-            lines += textwrap.wrap(f"a known failure mode of family {u['family']} without a case yet "
-                                   f"({u['score']:.2f}): {why} (public report: {u['source']})", WIDTH, initial_indent="  ",
-                                   subsequent_indent="    ", max_lines=3, placeholder=" ...")
+            said = (f"a known failure mode of family {u['family']} without a case yet ({u['score']:.2f}): {why} "
+                    f"(public report: {u['source']})")
+            lines += textwrap.wrap(said, WIDTH, initial_indent="  ", subsequent_indent="    ", max_lines=3,
+                                   placeholder=" ...")
         if answer.matches:
             lines.append(f"  closest case, a guess only: {answer.matches[0].id} ({answer.matches[0].score:.2f})")
         return "\n".join(lines) + "\n"
