@@ -95,7 +95,11 @@ def _rates(rows: list[Outcome]) -> dict:
     with_family = [o for o in rows if o.family != "none"]
     with_case = [o for o in rows if not o.unrelated]  # proposed ones count, as misses
     unrelated = [o for o in rows if o.unrelated]
+    cased = [o for o in rows if o.case != "none"]
     return {
+        "cased_n": len(cased),
+        "cased_top1": sum(o.case_at(1) for o in cased),
+        "cased_top3": sum(o.case_at(3) for o in cased),
         "reports": len(rows),
         "family_n": len(with_family),
         "family_top1": sum(o.family_at(1) for o in with_family),
@@ -152,6 +156,9 @@ def table(summary: dict, title: str) -> str:
                      f"{pct(r['case_top3'], r['case_n']):>13}  {pct(r['unrelated_rejected'], r['unrelated_n']):>18}")
 
     row("all", summary["all"])
+    a = summary["all"]
+    lines.append(f"{'':18} (of the {a['cased_n']} reports whose case exists: case top-1 "
+                 f"{pct(a['cased_top1'], a['cased_n'])}, top-3 {pct(a['cased_top3'], a['cased_n'])})")
     for era, r in summary["era"].items():
         row(f"era {era}", r)
     for fam, r in summary["family"].items():
