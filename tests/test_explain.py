@@ -327,6 +327,7 @@ def test_a_version_outside_the_matrix_says_so(index):
     (lambda d: d["messages"][0].__setitem__("case", "no-such-case"), "messages[0] names an unknown case"),
     (lambda d: next(iter(d["cases"].values())).__setitem__("patterns", [3]), "not text"),
     (lambda d: next(iter(d["cases"].values())).__setitem__("patterns", ["(a)\\1"]), "RE2 cannot compile"),
+    (lambda d: d.__setitem__("family_messages", [{"family": 3}]), "'family_messages' is not a list"),
 ])
 def test_a_malformed_index_is_a_one_line_error(tmp_path, capsys, damage, message):
     data = json.loads(default_index_path().read_text("utf-8"))
@@ -481,3 +482,33 @@ def test_the_common_cudnn_failure_without_a_case_names_the_cudnn_family(index):
     assert answer.nearest_families[0][0] == "cudnn"
     assert answer.uncased and answer.uncased["family"] == "cudnn"
     assert "without a case yet" in render_text(answer, index=index)
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("Input 0 of layer conv2d is incompatible with the layer: : expected min_ndim=4, found ndim=3", "conv2d"),
+    ("ValueError: Input 0 is incompatible with layer flatten_3: expected min_ndim=3, found ndim=2", "flatten"),
+    ("Input 0 of layer \"lstm_1\" is incompatible with the layer: expected ndim=3, found ndim=2", "recurrent"),
+    ("Input 0 with name 'None' of layer 'lstm' is incompatible with the layer", "recurrent"),
+    ("Error when checking input: expected lstm_1_input to have 3 dimensions", "recurrent"),
+    ("Input 0 of layer sequential_1 is incompatible with the layer", "model"),
+    ("Input 0 of layer encoder1_ is incompatible with the layer", None),  # a custom name says nothing
+    ("Data cardinality is ambiguous", None),
+])
+def test_layer_kind_reads_the_layer_a_message_names(message, kind):
+    from lstm_atlas.explain.wording import layer_kind
+
+    assert layer_kind(message) == kind
+
+
+def test_a_conv_layers_rank_error_is_not_an_lstm_case(index):
+    """Another layer (Conv2D) and a rank an LSTM never expects (min_ndim=4): no known case."""
+    answer = explain("ValueError: Input 0 of layer conv2d is incompatible with the layer: : expected min_ndim=4, "
+                     "found ndim=3. Full shape received: [32, 300, 300]", index)
+    assert not answer.known
+
+
+def test_generation_of_versions():
+    from lstm_atlas.explain.wording import generation_of
+
+    assert [generation_of("3.x"), generation_of("2.15"), generation_of(None, "2.16"), generation_of(None, "2.4"),
+            generation_of(None, "1.15"), generation_of()] == ["3", "2", "3", "2", "2", None]

@@ -1,8 +1,10 @@
-"""The explain index: built from ``cases/`` and ``reports/merged.json``, loaded as TF-IDF vectors.
+"""The explain index: built from ``cases/``, ``reports/merged.json`` and ``wild/tune``, loaded as TF-IDF vectors.
 
 Every message the matrix observed (each case, version and device), every known variant a
-case records from public reports (``known_messages``) and each case's symptom are
-documents, stored as their :func:`~lstm_atlas.normalise.message_template`. Building needs
+case records from public reports (``known_messages``), each wording a case's symptom lists and
+every tune report of the wild corpus that names a case ("reported": as reported, not run here) are
+documents, stored as their :func:`~lstm_atlas.normalise.message_template`. Tune reports that no
+case explains yet only name their family (``family_messages``); frozen reports are never indexed. Building needs
 the case library (YAML, jsonschema), so it runs only for ``lstm-atlas explain --build-index``;
 a query only loads the committed JSON (``harness/lstm_atlas/explain/explain-index.json``),
 and a test fails when that file is stale.
@@ -21,6 +23,7 @@ from pathlib import Path
 import re2
 
 from lstm_atlas import versions
+from lstm_atlas.explain.wording import doc_generations, layer_kind
 from lstm_atlas.normalise import message_template, split_traceback
 from lstm_atlas.patterns import compile_pattern
 
@@ -84,6 +87,8 @@ def symptom_wordings(symptom: str) -> list[str]:
     parts = [_LABEL_RE.sub("", p).strip(" .") for part in parts for p in _ALTERNATIVE_RE.split(part)]
     return list(dict.fromkeys(p for p in parts if len(p) >= 8)) or ([symptom] if symptom.strip() else [])
 
+_GPU_RE = re.compile(r"\bGPU\b|cuDNN|CUDNN|cuda", re.I)
+
 
 def reported_document(report) -> dict:
     """A tune report of the wild corpus as a document of its case: its wording, as reported, not run here."""
@@ -93,8 +98,6 @@ def reported_document(report) -> dict:
             "versions": report.versions_text(), "era": report.era, "backend": report.backend or "",
             "device": "gpu" if _GPU_RE.search(report.message + " " + report.note) else ""}
 
-
-_GPU_RE = re.compile(r"\bGPU\b|cuDNN|CUDNN|cuda", re.I)
 
 
 def public_report_counts(reports) -> dict[str, int]:
@@ -219,61 +222,11 @@ def check_index(data) -> None:
             raise ValueError(f"malformed explain index: messages[{i}] has a malformed 'seen'")
     if not all(isinstance(env, dict) for env in data["environments"].values()):
         raise ValueError("malformed explain index: an environment is not a JSON object")
-
-
-def generation_of(keras: str | None = None, tf: str | None = None) -> str | None:
-    """'3' for Keras 3 (or TF >= 2.16), '2' for Keras 1/2 and tf.keras (TF < 2.16); None when not known."""
-    if keras:
-        return "3" if keras.strip().startswith("3") else "2" if keras.strip()[:1] in "12" else None
-    if tf:
-        rel = versions.release(tf)
-        if rel and rel[0] == 1:
-            return "2"
-        if rel and len(rel) > 1 and rel[0] == 2:
-            return "3" if rel[1] >= 16 else "2"
-    return None
-
-
-def doc_generations(doc: dict, envs: dict) -> frozenset:
-    """The Keras generations a document's wording was seen on (empty: not known, e.g. a symptom)."""
-    if doc["origin"] == "observed":
-        return frozenset(filter(None, (generation_of(envs.get(env, {}).get("keras")) for env, _ in doc["seen"])))
-    if doc["origin"] == "reported" and doc.get("era"):
-        return frozenset({"3" if doc["era"] == "keras3" else "2"})
-    return frozenset()
-
-
-_LAYER_NAME_RE = re.compile(r"(?:of|with) layer\s+[\"']?([A-Za-z][\w.]*)|\blayer [\"']([A-Za-z][\w.]*)[\"']|"
-                            r"expected ([a-z][a-z0-9_]*?)_input(?:_\d+)? to have", re.I)
-_RECURRENT = {"lstm", "gru", "simplernn", "rnn", "bidirectional", "cudnnlstm", "cudnngru", "convlstm1d", "convlstm2d",
-              "convlstm3d", "lstmcell", "grucell", "simplernncell", "stackedrnncells"}
-_MODEL = {"sequential", "functional", "model", "input", "inputlayer"}
-#: Keras layer classes (lower case, no underscores) a message may name that are neither recurrent nor a model.
-_OTHER_LAYERS = {
-    "dense", "conv1d", "conv2d", "conv3d", "conv1dtranspose", "conv2dtranspose", "conv3dtranspose", "separableconv1d",
-    "separableconv2d", "depthwiseconv2d", "flatten", "batchnormalization", "layernormalization", "embedding",
-    "dropout", "maxpooling1d", "maxpooling2d", "maxpooling3d", "averagepooling1d", "averagepooling2d",
-    "globalaveragepooling1d", "globalaveragepooling2d", "globalmaxpooling1d", "globalmaxpooling2d", "reshape",
-    "concatenate", "add", "multiply", "activation", "attention", "multiheadattention", "textvectorization",
-    "normalization", "zeropadding1d", "zeropadding2d", "upsampling1d", "upsampling2d", "permute", "repeatvector",
-    "lambda", "timedistributed", "cropping2d", "spatialdropout1d", "gaussiannoise"}
-
-
-def layer_kind(message: str) -> str | None:
-    """The kind of the layer whose check a message reports ('recurrent', 'model', or a layer class such as
-    'conv2d'); None when it names none or only a custom name ('encoder1')."""
-    found = _LAYER_NAME_RE.search(message[:2000])
-    if not found:
-        return None
-    name = re.sub(r"(?:_\d+)+$", "", next(g for g in found.groups() if g).lower())
-    for candidate in (name.replace("_", ""), name.split("_")[0]):
-        if candidate in _RECURRENT:
-            return "recurrent"
-        if candidate in _MODEL:
-            return "model"
-        if candidate in _OTHER_LAYERS:
-            return candidate
-    return None
+    family_messages = data.get("family_messages", [])
+    if not isinstance(family_messages, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("family"), str) and isinstance(m.get("template"), str)
+            for m in family_messages):
+        raise ValueError("malformed explain index: 'family_messages' is not a list of {family, template}")
 
 
 class Index:

@@ -15,7 +15,8 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from lstm_atlas import versions
-from lstm_atlas.explain.index import Index, features, generation_of, layer_kind
+from lstm_atlas.explain.index import Index, features
+from lstm_atlas.explain.wording import generation_of, layer_kind
 from lstm_atlas.normalise import message_template, split_traceback
 
 MAX_QUERY_CHARS = 200_000
