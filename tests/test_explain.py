@@ -97,7 +97,7 @@ def index_data():
 
 def _held_out(index_data, report):
     """The answer for a report from an index without that report's own document (leave-one-out)."""
-    return explain(query_text(report), Index(without_report(index_data, report.id, report.case)))
+    return explain(query_text(report), Index(without_report(index_data, report.id, report.case, report.url)))
 
 
 def test_real_reports_find_their_family_held_out(index_data):
@@ -411,6 +411,9 @@ def test_leave_one_out_removes_the_reports_own_document(index_data):
     assert [m for m in index_data["messages"] if m.get("report") == report.id]
     assert held["cases"][report.case]["public_reports"] == index_data["cases"][report.case]["public_reports"] - 1
     assert len(accuracy.leave_one_out(index_data, [report])) == 1
+    known = next(m for m in index_data["messages"] if m["origin"] == "known")  # the same post as a case's quote
+    assert known not in without_report(index_data, "some-report", None, known["source"] + "/")["messages"]
+    assert known in without_report(index_data, "some-report", None, "https://example.org/other")["messages"]
 
 
 def test_seen_in_public_reports_counts_the_whole_corpus(index):

@@ -69,19 +69,26 @@ def outcome(report, answer: Answer) -> Outcome:
                    nearest_families=[f for f, _ in answer.nearest_families])
 
 
-def without_report(data: dict, report_id: str, case: str | None = None) -> dict:
-    """The index data with nothing derived from one report: its document, its family document, and
-    its count in its case's "seen in N public reports" (``case``: the report's case)."""
+def without_report(data: dict, report_id: str, case: str | None = None, url: str | None = None) -> dict:
+    """The index data with nothing derived from one report: its document, its family document, a case's
+    known message quoted from the same post (``url``), and its count in its case's "seen in N public
+    reports" (``case``: the report's case)."""
     cases = data["cases"]
     if case in cases and cases[case].get("public_reports"):
         cases = dict(cases, **{case: dict(cases[case], public_reports=cases[case]["public_reports"] - 1)})
-    return dict(data, cases=cases, messages=[m for m in data["messages"] if m.get("report") != report_id],
+    post = url.rstrip("/") if url else None
+
+    def derived(m: dict) -> bool:
+        return m.get("report") == report_id or bool(post and m["origin"] == "known"
+                                                    and str(m.get("source", "")).rstrip("/") == post)
+
+    return dict(data, cases=cases, messages=[m for m in data["messages"] if not derived(m)],
                 family_messages=[m for m in data.get("family_messages", []) if m.get("report") != report_id])
 
 
 def leave_one_out(data: dict, reports, **options) -> list[Outcome]:
     """Each report scored by an index rebuilt without that report's own documents (IDF included)."""
-    return [outcome(r, explain(query_text(r), Index(without_report(data, r.id, r.case)), **options))
+    return [outcome(r, explain(query_text(r), Index(without_report(data, r.id, r.case, r.url)), **options))
             for r in reports]
 
 
