@@ -102,3 +102,18 @@ def test_committed_catalogue_verified_lines_are_the_matrix_fix_passes():
             if cell is None or cell.get("status") != "ok" or cell.get("verdict") != "pass":
                 assert f"all {len(envs)} environments" not in line, case_id
                 assert env_label(envs[key]) + "," not in line + ",", (case_id, key)
+
+
+def test_catalogue_says_how_many_public_reports_each_case_explains(tmp_path):
+    """"Seen in public reports" counts the wild corpus (tune and frozen) and is absent without it."""
+    from lstm_atlas.case.library import load_library
+    from lstm_atlas.explain.corpus import load_corpus
+
+    cases = load_library(ROOT / "cases")
+    reports = load_corpus(ROOT / "wild", {c.id: c.family for c in cases})
+    text = catalog.render_catalog(cases, None, root=ROOT)
+    for case in cases:
+        n = sum(r.case == case.id for r in reports)
+        block = text.split(f"{case.id}` · tags")[1].split("Case file:")[0]
+        assert (f"**Seen in public reports:** {n} (" in block) == (n > 0), case.id
+    assert "Seen in public reports" not in catalog.render_catalog(cases, None, root=tmp_path)

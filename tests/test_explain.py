@@ -14,12 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from lstm_atlas import cli
 from lstm_atlas.case.load import load_text
 from lstm_atlas.case.validate import build_case
 from lstm_atlas.errors import CaseError
+from lstm_atlas.explain.accuracy import query_text, without_report
+from lstm_atlas.explain.corpus import load_corpus
 from lstm_atlas.explain.index import Index, build_index, default_index_path, index_text
 from lstm_atlas.explain.render import render_text, versions_text
 from lstm_atlas.explain.score import LIKELY_AT, band_of, explain
@@ -27,7 +28,8 @@ from lstm_atlas.explain.score import LIKELY_AT, band_of, explain
 from .conftest import GOOD_CASE
 
 ROOT = Path(__file__).resolve().parent.parent
-WILD = yaml.safe_load((ROOT / "tests" / "data" / "explain_wild.yaml").read_text("utf-8"))
+#: the real reports explain was first measured on (wild/tune/legacy.yaml), in the corpus format
+WILD = [r for r in load_corpus(ROOT / "wild", splits=("tune",)) if r.path.endswith("legacy.yaml")]
 MERGED = json.loads((ROOT / "reports" / "merged.json").read_text("utf-8"))
 
 
@@ -45,7 +47,7 @@ def _observed():
 
 
 def test_committed_index_is_current():
-    built = index_text(build_index(ROOT / "cases", ROOT / "reports" / "merged.json"))
+    built = index_text(build_index(ROOT / "cases", ROOT / "reports" / "merged.json", ROOT / "wild"))
     committed = default_index_path().read_text("utf-8")
     assert committed == built, "the explain index is stale: run `lstm-atlas explain --build-index` and commit it"
 
@@ -83,32 +85,47 @@ def test_tied_cases_really_share_the_message(index):
 def test_known_messages_explain_to_their_case(index):
     known = [m for m in index.messages if m["origin"] == "known"]
     assert len(known) >= 5
-    for doc in known:
-        assert explain(doc["message"], index).matches[0].id == doc["case"]
+    for doc in known:  # a message several cases raise is one answer, its cases the variants
+        top = explain(doc["message"], index).matches[0]
+        assert doc["case"] in [top.id] + top.variants
 
 
-@pytest.mark.parametrize("item", [i for i in WILD if i["expect"] != "unknown"], ids=lambda i: i["source"][8:60])
-def test_real_reports_find_their_family(index, item):
-    answer = explain(item["message"], index)
-    assert answer.known
-    assert answer.matches[0].family in item["expect"]
+@pytest.fixture(scope="module")
+def index_data():
+    return json.loads(default_index_path().read_text("utf-8"))
 
 
-@pytest.mark.parametrize("item", [i for i in WILD if i["expect"] == "unknown"], ids=lambda i: i["source"][8:60])
-def test_errors_outside_the_library_are_not_matched(index, item):
-    answer = explain(item["message"], index)
+def _held_out(index_data, report):
+    """The answer for a report from an index without that report's own document (leave-one-out)."""
+    return explain(query_text(report), Index(without_report(index_data, report.id, report.case, report.url)))
+
+
+def test_real_reports_find_their_family_held_out(index_data):
+    """Each legacy report scored without its own document: its family is among the first three answers
+    for at least 85% of them (the target; benchmarks/explain_wild.py prints the whole corpus's figure)."""
+    with_case = [r for r in WILD if r.case != "none"]
+    found = [r.id for r in with_case if (a := _held_out(index_data, r)).known
+             and r.family in [m.family for m in a.matches[:3]]]
+    assert len(with_case) >= 25
+    assert len(found) >= 0.85 * len(with_case), sorted({r.id for r in with_case} - set(found))
+
+
+@pytest.mark.parametrize("report", [r for r in WILD if r.unrelated], ids=lambda r: r.id)
+def test_errors_outside_the_library_are_not_matched(index_data, report):
+    answer = _held_out(index_data, report)
     assert not answer.known
     assert answer.matches[0].score < LIKELY_AT
     assert answer.nearest_families
     assert "No known case" in render_text(answer)
 
 
-def test_bands_separate_known_from_unrelated(index):
-    """The calibration behind MATCH_AT and LIKELY_AT: the weakest real match stays above the strongest
-    unrelated error, with room between them."""
-    known = [explain(i["message"], index).matches[0].score for i in WILD if i["expect"] != "unknown"]
-    unrelated = [explain(i["message"], index).matches[0].score for i in WILD if i["expect"] == "unknown"]
-    assert min(known) >= LIKELY_AT > max(unrelated) + 0.1
+def test_bands_separate_known_from_unrelated(index_data):
+    """The calibration behind LIKELY_AT on the legacy reports, each held out: every unrelated error stays
+    below it with room, and it answers at least 85% of the reports that have a case."""
+    known = [_held_out(index_data, r).matches[0].score for r in WILD if r.case != "none"]
+    unrelated = [_held_out(index_data, r).matches[0].score for r in WILD if r.unrelated]
+    assert LIKELY_AT > max(unrelated) + 0.05
+    assert sum(s >= LIKELY_AT for s in known) >= 0.85 * len(known)
     assert band_of(1.0) == "match" and band_of(LIKELY_AT) == "likely" and band_of(0.2) == "guess"
 
 
@@ -131,7 +148,7 @@ def test_version_narrowing_prefers_the_wording_of_that_version(index):
 
 
 def test_gpu_known_message_carries_its_source(index):
-    answer = explain(next(i["message"] for i in WILD if "33148" in i["source"]), index, device="gpu")
+    answer = explain(next(r.message for r in WILD if "33148" in r.url), index, device="gpu")
     top = answer.matches[0]
     assert top.id == "left-padded-mask-cudnn"
     reported = [o for o in top.observed_on if o.get("source")]
@@ -158,8 +175,8 @@ def test_cli_json_lists_matches(capsys):
 
 def test_cli_reads_file_and_stdin(tmp_path, capsys, monkeypatch):
     path = tmp_path / "tb.txt"
-    path.write_text(next(i["message"] for i in WILD if "sports-betting" in i["source"]), encoding="utf-8")
-    assert cli.main(["explain", "--file", str(path)]) == 0
+    path.write_text(next(r.message for r in WILD if "sports-betting" in r.url), encoding="utf-8")
+    assert cli.main(["explain", "--full", "--file", str(path)]) == 0
     out = capsys.readouterr().out
     assert "input-dtype" in out and "Fix as code" in out
     monkeypatch.setattr(sys, "stdin", io.StringIO("Unrolling requires a fixed number of timesteps."))
@@ -310,6 +327,7 @@ def test_a_version_outside_the_matrix_says_so(index):
     (lambda d: d["messages"][0].__setitem__("case", "no-such-case"), "messages[0] names an unknown case"),
     (lambda d: next(iter(d["cases"].values())).__setitem__("patterns", [3]), "not text"),
     (lambda d: next(iter(d["cases"].values())).__setitem__("patterns", ["(a)\\1"]), "RE2 cannot compile"),
+    (lambda d: d.__setitem__("family_messages", [{"family": 3}]), "'family_messages' is not a list"),
 ])
 def test_a_malformed_index_is_a_one_line_error(tmp_path, capsys, damage, message):
     data = json.loads(default_index_path().read_text("utf-8"))
@@ -339,3 +357,161 @@ def test_binary_stdin_is_decoded_not_a_traceback(capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", stream)
     assert cli.main(["explain", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["family"]
+
+
+def _fixture_report(rid, case, family, era="keras2", reason="", message="x"):
+    from lstm_atlas.explain.corpus import Report
+
+    return Report(id=rid, url=f"https://e.org/{rid}", date="2021", tf=None, keras=None, backend=None, era=era,
+                  recurrent=True, message=message, case=case, family=family, split="tune", path="t.yaml", line=1,
+                  reason=reason)
+
+
+def test_accuracy_arithmetic_on_a_tiny_corpus():
+    """benchmarks/explain_wild.py's counting (lstm_atlas.explain.accuracy) on hand-made outcomes."""
+    from lstm_atlas.explain import accuracy
+    from lstm_atlas.explain.score import Answer, Match
+
+    def answer(*found, nearest=(), score=0.9):
+        matches = [Match(id=c, family=f, title="", score=score, band=band_of(score), cause="", fix="", fix_snippet="",
+                         fix_verified_on=[], observed_on=[], matched_message="", matched_origin="observed",
+                         variants=list(v), variant_families=[f] * len(v)) for c, f, *v in found]
+        return Answer(query_exception=None, query_template="", matches=matches,
+                      nearest_families=[(f, 0.4) for f in nearest])
+
+    rows = [
+        accuracy.outcome(_fixture_report("r1", "a", "fa"), answer(("a", "fa"))),                 # all right
+        accuracy.outcome(_fixture_report("r2", "b", "fb"), answer(("x", "fx"), ("y", "fb", "b"))),  # 2nd, variant
+        accuracy.outcome(_fixture_report("r3", "c", "fc", era="keras3"), answer(("c", "fc"), score=0.3,
+                                                                                   nearest=("fc",))),  # no answer
+        accuracy.outcome(_fixture_report("r4", "none", "fd", reason="proposed: d"),
+                         answer(("z", "fz"), score=0.3, nearest=("fz", "fd"))),                # proposed
+        accuracy.outcome(_fixture_report("r5", "none", "none", reason="unrelated: e"), answer(("a", "fa"))),
+        accuracy.outcome(_fixture_report("r6", "none", "none", reason="unrelated: e"), answer(("a", "fa"), score=0.2)),
+    ]
+    s = accuracy.summarise(rows)["all"]
+    assert (s["family_n"], s["family_top1"], s["family_top3"]) == (4, 1, 3)  # r3 unanswered: a miss
+    assert (s["case_n"], s["case_top1"], s["case_top3"]) == (4, 1, 2)  # r4 (proposed) counts, as a miss
+    assert (s["unrelated_n"], s["unrelated_rejected"], s["proposed"]) == (2, 1, 1)
+    by_era = accuracy.summarise(rows)["era"]
+    assert by_era["keras3"]["family_n"] == 1 and by_era["keras3"]["family_top3"] == 0
+    cal = {row["threshold"]: row for row in accuracy.calibrate(rows, grid=[0.25, 0.5])}
+    assert (cal[0.25]["answered"], cal[0.25]["rejected"]) == (3, 1)
+    assert (cal[0.5]["answered"], cal[0.5]["right_family_first"], cal[0.5]["rejected"]) == (2, 1, 1)
+    assert "family top-3" in accuracy.table(accuracy.summarise(rows), "t")
+
+
+def test_leave_one_out_removes_the_reports_own_document(index_data):
+    """Held out, a report's own document and its count in "seen in N public reports" are gone."""
+    from lstm_atlas.explain import accuracy
+
+    report = next(r for r in WILD if r.case != "none")
+    held = without_report(index_data, report.id, report.case)
+    assert not [m for m in held["messages"] if m.get("report") == report.id]
+    assert [m for m in index_data["messages"] if m.get("report") == report.id]
+    assert held["cases"][report.case]["public_reports"] == index_data["cases"][report.case]["public_reports"] - 1
+    assert len(accuracy.leave_one_out(index_data, [report])) == 1
+    known = next(m for m in index_data["messages"] if m["origin"] == "known")  # the same post as a case's quote
+    assert known not in without_report(index_data, "some-report", None, known["source"] + "/")["messages"]
+    assert known in without_report(index_data, "some-report", None, "https://example.org/other")["messages"]
+
+
+def test_seen_in_public_reports_counts_the_whole_corpus(index):
+    from lstm_atlas.explain.corpus import load_corpus as load
+
+    reports = load(ROOT / "wild")
+    for case_id, case in index.cases.items():
+        assert case["public_reports"] == sum(r.case == case_id for r in reports), case_id
+    frozen_ids = {r.id for r in reports if r.split == "frozen"}
+    assert not [m for m in index.messages if m.get("report") in frozen_ids]  # frozen: counted, never indexed
+    top = explain("ValueError: Unrecognized keyword arguments passed to LSTM: {'batch_input_shape': (1, 1, 7)}",
+                  index).matches[0]
+    assert top.public_reports >= 1 and "Seen in" in render_text(explain(top.matched_message, index), index=index)
+
+
+def test_compact_answer_fits_fifteen_lines_and_full_has_everything(index):
+    answer = explain("ValueError: Input 0 of layer lstm_3 is incompatible with the layer: expected ndim=3, "
+                     "found ndim=2. Full shape received: (None, 60)", index)
+    compact = render_text(answer, index=index).splitlines()
+    full = render_text(answer, index=index, full=True)
+    runners_up = [m for m in answer.matches if m.band != "guess"][1:3]
+    assert len(compact) - len(runners_up) - 1 <= 15
+    assert compact[0].startswith("1. [match") and "Cause:" in "\n".join(compact)
+    assert "Fix as code" in full and "Fix as code" not in "\n".join(compact)
+
+
+def test_identical_messages_are_one_answer_with_variants(index):
+    """Cases that raise the identical message are one answer; the JSON names case, family and variants."""
+    answer = explain("ValueError: Input 0 of layer \"lstm\" is incompatible with the layer: expected ndim=3, "
+                     "found ndim=2. Full shape received: (None, 5)", index)
+    ids = [m.id for m in answer.matches]
+    assert len(ids) == len(set(ids))
+    top = answer.matches[0]
+    assert top.variants and not set(top.variants) & set(ids)
+    first = top.to_json()
+    assert first["case"] == top.id and first["family"] == top.family and first["variants"] == top.variants
+
+
+def test_a_keras3_wording_ranks_the_plain_case_over_the_articles_dense_case(index):
+    """With --keras 3.x a plain rank-2 message names the plain case first, not the article's Dense->LSTM case."""
+    answer = explain("ValueError: Input 0 of layer lstm_3 is incompatible with the layer: expected ndim=3, "
+                     "found ndim=2", index, keras="3.x")
+    assert answer.generation == "3"
+    assert answer.matches[0].id != "seed-003-ex3-dense-2d-into-lstm"
+    assert answer.matches[0].family == "input-rank"
+
+
+def test_explain_text_is_the_stable_entry_point():
+    from lstm_atlas.explain.command import explain_text
+
+    text = explain_text("Unrolling requires a fixed number of timesteps.")
+    assert text.startswith("1. [match") and "lstm-unroll-variable-timesteps" in text
+    assert "Fix as code" in explain_text("Unrolling requires a fixed number of timesteps.", full=True)
+
+
+def test_readme_states_the_bands_in_the_code():
+    from lstm_atlas.explain.score import MATCH_AT
+
+    text = " ".join((ROOT / "README.md").read_text("utf-8").split())
+    assert f"`match` (score >= {MATCH_AT})" in text and f"`likely` (>= {LIKELY_AT})" in text
+
+
+def test_the_common_cudnn_failure_without_a_case_names_the_cudnn_family(index):
+    """"Fail to find the dnn implementation" has no case (cuDNN could not start); the public reports of it
+    still name its family first and say what it is, without calling it a match."""
+    answer = explain("tensorflow.python.framework.errors_impl.UnknownError: Fail to find the dnn implementation. "
+                     "[Op:CudnnRNN]", index)
+    assert not answer.known
+    assert answer.nearest_families[0][0] == "cudnn"
+    assert answer.uncased and answer.uncased["family"] == "cudnn"
+    assert "without a case yet" in render_text(answer, index=index)
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("Input 0 of layer conv2d is incompatible with the layer: : expected min_ndim=4, found ndim=3", "conv2d"),
+    ("ValueError: Input 0 is incompatible with layer flatten_3: expected min_ndim=3, found ndim=2", "flatten"),
+    ("Input 0 of layer \"lstm_1\" is incompatible with the layer: expected ndim=3, found ndim=2", "recurrent"),
+    ("Input 0 with name 'None' of layer 'lstm' is incompatible with the layer", "recurrent"),
+    ("Error when checking input: expected lstm_1_input to have 3 dimensions", "recurrent"),
+    ("Input 0 of layer sequential_1 is incompatible with the layer", "model"),
+    ("Input 0 of layer encoder1_ is incompatible with the layer", None),  # a custom name says nothing
+    ("Data cardinality is ambiguous", None),
+])
+def test_layer_kind_reads_the_layer_a_message_names(message, kind):
+    from lstm_atlas.explain.wording import layer_kind
+
+    assert layer_kind(message) == kind
+
+
+def test_a_conv_layers_rank_error_is_not_an_lstm_case(index):
+    """Another layer (Conv2D) and a rank an LSTM never expects (min_ndim=4): no known case."""
+    answer = explain("ValueError: Input 0 of layer conv2d is incompatible with the layer: : expected min_ndim=4, "
+                     "found ndim=3. Full shape received: [32, 300, 300]", index)
+    assert not answer.known
+
+
+def test_generation_of_versions():
+    from lstm_atlas.explain.wording import generation_of
+
+    assert [generation_of("3.x"), generation_of("2.15"), generation_of(None, "2.16"), generation_of(None, "2.4"),
+            generation_of(None, "1.15"), generation_of()] == ["3", "2", "3", "2", "2", None]

@@ -1,7 +1,7 @@
 """The one message normaliser, on messages in the form users paste them.
 
 The messages are TensorFlow's own (recorded results of the matrix) or quoted from public
-reports (tests/data/explain_wild.yaml, with their URLs); the wrapping around them (Jupyter
+reports (wild/tune/legacy.yaml, with their URLs); the wrapping around them (Jupyter
 headers, Windows frames, ANSI, TF log prefixes) is what those reports show.
 """
 
@@ -82,8 +82,8 @@ def test_tf_module_prefix_and_see_above_wrapper_give_the_class():
 
 
 def _wild(source_part: str) -> str:
-    items = yaml.safe_load((DATA / "explain_wild.yaml").read_text("utf-8"))
-    return next(i["message"] for i in items if source_part in i["source"])
+    items = yaml.safe_load((DATA.parent.parent / "wild" / "tune" / "legacy.yaml").read_text("utf-8"))
+    return next(i["message"] for i in items if source_part in i["url"])
 
 
 def test_jupyter_traceback_with_windows_paths():
@@ -147,7 +147,7 @@ def test_signature_uses_the_bare_class_name():
      'found shape=(None, 3, 3)', "timesteps"),
     ('Invalid input shape for input Tensor("data:0", shape=(4, 1, 5, 3), dtype=float32). Expected shape '
      '(None, 5, 3), but input has incompatible shape (4, 1, 5, 3)', "rank"),
-    # Keras 1/2 and TF 2.2-2.4 wordings from public reports (tests/data/explain_wild.yaml)
+    # Keras 1/2 and TF 2.2-2.4 wordings from public reports (wild/tune/legacy.yaml)
     ("Error when checking model input: expected lstm_input_1 to have shape (None, 30, 300) but got array "
      "with shape (128, 5, 300)", "timesteps"),
     ("Error when checking input: expected lstm_1_input to have shape (50, 39) but got array with shape (10L, 39L)",

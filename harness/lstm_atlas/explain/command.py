@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from lstm_atlas.errors import one_line
+from lstm_atlas.errors import CaseError, one_line
 from lstm_atlas.explain.index import build_index, default_index_path, index_text, load_index
 from lstm_atlas.explain.render import answer_json, render_text
 from lstm_atlas.explain.score import MAX_QUERY_CHARS, explain
@@ -42,7 +42,11 @@ def run_cli(args) -> int:
         from lstm_atlas.files import write_or_check_generated  # not on the query path: it imports jsonschema
 
         path = Path(args.index) if args.index else default_index_path()
-        text = index_text(build_index(args.cases, args.merged))
+        try:
+            text = index_text(build_index(args.cases, args.merged, args.wild))
+        except CaseError as exc:  # a malformed case or corpus report: path:line: field, exit 2
+            print(exc.located(), file=sys.stderr)
+            return 2
         return write_or_check_generated(path, text, "lstm-atlas explain --build-index", check=args.check)
     text = _query_text(args)
     if text is None:
@@ -63,7 +67,7 @@ def run_cli(args) -> int:
             print("no known case; nearest families: " + ", ".join(f"{f} ({v:.2f})" for f, v in
                                                                 answer.nearest_families), file=sys.stderr)
     else:
-        sys.stdout.write(render_text(answer, index=index))
+        sys.stdout.write(render_text(answer, index=index, full=args.full))
     return 0 if answer.known else 1
 
 
@@ -84,11 +88,22 @@ def add_parser(sub) -> None:
     p.add_argument("--tf", help="your TensorFlow version, e.g. 2.15")
     p.add_argument("--keras", help="your Keras version, e.g. 3.x or 2.15")
     p.add_argument("--device", choices=["cpu", "gpu"])
-    p.add_argument("--json", action="store_true", help="machine-readable list of matches")
+    p.add_argument("--json", action="store_true", help="machine-readable ranked list of answers")
+    p.add_argument("--full", action="store_true", help="every answer in full: the fix as code, every source")
     p.add_argument("--limit", type=_positive_int, default=5, help="how many cases to list (default 5)")
     p.add_argument("--index", help="explain index JSON (default: the one shipped in the package)")
     p.add_argument("--build-index", action="store_true", help="regenerate the index from --cases and --merged")
     p.add_argument("--check", action="store_true", help="with --build-index: exit 1 if the index is stale")
     p.add_argument("--cases", default="cases")
     p.add_argument("--merged", default="reports/merged.json")
+    p.add_argument("--wild", default="wild", help="the public-report corpus whose tune split joins the index")
     p.set_defaults(func=run_cli)
+
+
+def explain_text(text: str, *, tf: str | None = None, keras: str | None = None, device: str | None = None,
+                 limit: int = 5, full: bool = False, index: str | None = None) -> str:
+    """The answer ``lstm-atlas explain`` prints, as text: the stable entry point for other front ends
+    (an IPython extension, a pytest option). Raises ValueError/OSError for an unusable index."""
+    loaded = load_index(index)
+    answer = explain(text, loaded, tf=tf, keras=keras, device=device, limit=limit)
+    return render_text(answer, index=loaded, full=full)

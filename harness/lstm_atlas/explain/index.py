@@ -1,8 +1,10 @@
-"""The explain index: built from ``cases/`` and ``reports/merged.json``, loaded as TF-IDF vectors.
+"""The explain index: built from ``cases/``, ``reports/merged.json`` and ``wild/tune``, loaded as TF-IDF vectors.
 
 Every message the matrix observed (each case, version and device), every known variant a
-case records from public reports (``known_messages``) and each case's symptom are
-documents, stored as their :func:`~lstm_atlas.normalise.message_template`. Building needs
+case records from public reports (``known_messages``), each wording a case's symptom lists and
+every tune report of the wild corpus that names a case ("reported": as reported, not run here) are
+documents, stored as their :func:`~lstm_atlas.normalise.message_template`. Tune reports that no
+case explains yet only name their family (``family_messages``); frozen reports are never indexed. Building needs
 the case library (YAML, jsonschema), so it runs only for ``lstm-atlas explain --build-index``;
 a query only loads the committed JSON (``harness/lstm_atlas/explain/explain-index.json``),
 and a test fails when that file is stale.
@@ -21,6 +23,7 @@ from pathlib import Path
 import re2
 
 from lstm_atlas import versions
+from lstm_atlas.explain.wording import doc_generations, layer_kind
 from lstm_atlas.normalise import message_template, split_traceback
 from lstm_atlas.patterns import compile_pattern
 
@@ -69,13 +72,52 @@ def _case_words(spec: dict) -> list[str]:
     return sorted(words)
 
 
-def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "reports/merged.json") -> dict:
-    """The explain index from the case library and the merged matrix (deterministic, no timestamps)."""
+#: A remark in a symptom about where it shows, "(Keras 3)", "(TF 2.15: ...)", "(GPU)": not part of the wording.
+_REMARK_RE = re.compile(r"\s*\((?=[^()]*\b(?:Keras|TF|GPU|CPU|tf_keras|MatMul)\b)[^()]*\)")
+_ALTERNATIVE_RE = re.compile(r";\s+(?=[A-Z]|no )")
+_LABEL_RE = re.compile(r"^(?:Keras|TF) [\d.x+-]*:\s*")
+
+
+def symptom_wordings(symptom: str) -> list[str]:
+    """A case's symptom as the wordings a user would paste: "A (Keras 3) / B (Keras 2)" is A and B,
+    without the remarks that say where each shows (those words are in no real message)."""
+    text = _REMARK_RE.sub("", symptom.strip())
+    halves = text.split(" / ")
+    parts = halves if len(halves) > 1 and min(len(h) for h in halves) >= 24 else [text]
+    parts = [_LABEL_RE.sub("", p).strip(" .") for part in parts for p in _ALTERNATIVE_RE.split(part)]
+    return list(dict.fromkeys(p for p in parts if len(p) >= 8)) or ([symptom] if symptom.strip() else [])
+
+_GPU_RE = re.compile(r"\bGPU\b|cuDNN|CUDNN|cuda", re.I)
+
+
+def reported_document(report) -> dict:
+    """A tune report of the wild corpus as a document of its case: its wording, as reported, not run here."""
+    exc, _ = split_traceback(report.message)
+    return {"case": report.case, "origin": "reported", "exception": exc, "template": message_template(report.message),
+            "message": report.message[:600], "source": report.url, "report": report.id,
+            "versions": report.versions_text(), "era": report.era, "backend": report.backend or "",
+            "device": "gpu" if _GPU_RE.search(report.message + " " + report.note) else ""}
+
+
+
+def public_report_counts(reports) -> dict[str, int]:
+    """Case id -> how many reports of the whole corpus (tune and frozen) it explains."""
+    return dict(Counter(r.case for r in reports if r.case != "none"))
+
+
+def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "reports/merged.json",
+                wild_dir: str | Path | None = "wild") -> dict:
+    """The explain index from the case library, the merged matrix and the wild corpus's tune split
+    (deterministic, no timestamps). The frozen split only counts towards "seen in N public reports"."""
     from lstm_atlas.case.library import load_library
+    from lstm_atlas.explain.corpus import load_corpus
     from lstm_atlas.explain.snippet import render_variant
     from lstm_atlas.matrix.merge import read_merged
 
     cases = load_library(cases_dir)
+    reports = load_corpus(wild_dir, {c.id: c.spec["family"] for c in cases}) \
+        if wild_dir is not None and Path(wild_dir).is_dir() else []
+    counts = public_report_counts(reports)
     merged = read_merged(merged_path, missing_ok=True) or {}
     envs = merged.get("environments", {})
     out_envs = {key: {"tensorflow": env.get("tensorflow"), "keras": env.get("keras"),
@@ -96,6 +138,7 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
             "symptom": spec.get("symptom", ""),
             "patterns": _patterns(spec["expect"]),
             "words": _case_words(spec),
+            "public_reports": counts.get(case.id, 0),
         }
         grouped: dict = defaultdict(lambda: {"seen": set(), "message": None})
         for device, by_env in results.get(case.id, {}).get("repro", {}).items():
@@ -114,11 +157,15 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
                              "template": message_template(known["message"]), "message": known["message"][:600],
                              "source": known["source"], "versions": known.get("versions", ""),
                              "device": known.get("device", ""), "unverified": bool(known.get("unverified", True))})
-        if spec.get("symptom"):
+        for wording in symptom_wordings(spec.get("symptom", "")):
             messages.append({"case": case.id, "origin": "symptom", "exception": None,
-                             "template": message_template(spec["symptom"]), "message": spec["symptom"]})
+                             "template": message_template(wording), "message": wording})
+        messages += [reported_document(r) for r in reports if r.case == case.id and r.split == "tune"]
+    # a failure mode with no case (proposed, not reproducible here) still names its family among the nearest
+    family_messages = [{"family": r.family, "template": message_template(r.message), "report": r.id,
+                        "source": r.url, "reason": r.reason} for r in reports if r.split == "tune" and r.family_only]
     return {"schema": INDEX_SCHEMA, "schema_version": INDEX_VERSION, "environments": out_envs,
-            "cases": out_cases, "messages": messages}
+            "cases": out_cases, "messages": messages, "family_messages": family_messages}
 
 
 def index_text(index: dict) -> str:
@@ -175,6 +222,11 @@ def check_index(data) -> None:
             raise ValueError(f"malformed explain index: messages[{i}] has a malformed 'seen'")
     if not all(isinstance(env, dict) for env in data["environments"].values()):
         raise ValueError("malformed explain index: an environment is not a JSON object")
+    family_messages = data.get("family_messages", [])
+    if not isinstance(family_messages, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("family"), str) and isinstance(m.get("template"), str)
+            for m in family_messages):
+        raise ValueError("malformed explain index: 'family_messages' is not a list of {family, template}")
 
 
 class Index:
@@ -195,6 +247,11 @@ class Index:
         self.idf = {t: math.log((1 + n) / (1 + c)) + 1.0 for t, c in df.items()}
         self.default_idf = math.log(1 + n) + 1.0
         self.vectors = [self.vector(f) for f in docs]
+        #: reports of a failure mode that has no case yet: they only name a family among the nearest
+        self.family_messages: list[dict] = data.get("family_messages") or []
+        self.family_vectors = [self.vector(features(m["template"])) for m in self.family_messages]
+        self.generations = [doc_generations(m, self.envs) for m in self.messages]
+        self.layer_kinds = [layer_kind(m["message"]) for m in self.messages]
         self._patterns: dict[str, list] = {}
 
     def patterns(self, cid: str) -> list:
@@ -225,8 +282,8 @@ class Index:
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         return {t: v / norm for t, v in vec.items()}
 
-    def cosine(self, qvec: dict, i: int) -> float:
-        dvec = self.vectors[i]
+    def cosine(self, qvec: dict, i: int, vectors: list | None = None) -> float:
+        dvec = (vectors or self.vectors)[i]
         if len(qvec) > len(dvec):
             qvec, dvec = dvec, qvec
         return sum(v * dvec.get(t, 0.0) for t, v in qvec.items())
