@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lstm_atlas import cli
+from lstm_atlas.install import locate
 from lstm_atlas.matrix.results import read_results
 
 from .conftest import BROKEN_DIR, CASES_DIR, ROOT, broken_expectations, good_case
@@ -109,12 +110,21 @@ def test_a_bad_input_file_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, 
     assert not (tmp_path / "out").exists()
 
 
-def test_no_data_at_all_is_one_line(tmp_path, monkeypatch, capsys):
+def test_outside_a_project_diff_reads_the_shipped_matrix(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no cases/, no results/, no reports/: what a pip install sees
+    assert cli.main(["diff", "2.15", "2.16"]) == 0
+    captured = capsys.readouterr()
+    shipped = locate.published_merged()
+    assert captured.err == f"lstm-atlas: no results files in results/; reading {shipped}\n"
+    assert captured.out == (ROOT / "reports" / "diff-2.15-2.16.txt").read_text("utf-8")
+
+
+def test_an_install_that_ships_no_matrix_says_so_on_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(locate, "_package_dir", lambda: tmp_path / "site-packages" / "lstm_atlas")
     assert cli.main(["diff", "2.15", "2.16"]) == 2
     err = capsys.readouterr().err
-    assert err == "lstm-atlas: error: no results files in results/ and no reports/merged.json; run the matrix " \
-                  "(tox) or pass files\n"
+    assert err.startswith("lstm-atlas: error: this install of lstm_atlas ships no reports/") and err.count("\n") == 1
 
 
 def test_results_files_win_over_the_committed_matrix(fresh_clone, capsys):

@@ -10,9 +10,17 @@ from pathlib import Path
 
 from lstm_atlas.errors import CaseError, InputError, one_line
 from lstm_atlas.explain.command import add_parser as add_explain_parser
+from lstm_atlas.install import locate
 
-#: The committed matrix: what `report` and `diff` read on a fresh clone, where results/ is empty.
-COMMITTED_MERGED = os.path.join("reports", "merged.json")
+
+def _cases(given: str | None) -> str:
+    """The case folder a command reads: the one given, else the project's or the shipped library."""
+    return given or str(locate.library())
+
+
+def _merged(given: str | None) -> str:
+    """The merged matrix a command reads: the one given, else the project's or the shipped one."""
+    return given or str(locate.published_merged())
 
 
 def _cmd_validate(args) -> int:
@@ -23,7 +31,7 @@ def _cmd_validate(args) -> int:
     def found(folder: Path) -> list[Path]:  # .yaml and .yml, as pytest collects them
         return sorted(p for suffix in SUFFIXES for p in folder.rglob(f"*{suffix}"))
 
-    paths = [Path(p) for pattern in args.paths for p in (found(Path(pattern)) if Path(pattern).is_dir()
+    paths = [Path(p) for pattern in args.paths or [_cases(None)] for p in (found(Path(pattern)) if Path(pattern).is_dir()
                                                           else [Path(pattern)])]
     bad = 0
     seen: dict[Path, dict[str, Path]] = {}  # per case folder that pytest collects as one library
@@ -47,9 +55,11 @@ def _cmd_catalog(args) -> int:
     from lstm_atlas.matrix.catalog import render_catalog
     from lstm_atlas.matrix.merge import read_merged
 
-    merged = read_merged(args.merged, missing_ok=True)
-    text = render_catalog(load_library(args.cases), merged, root=Path(args.cases).resolve().parent)
-    return write_or_check_generated(args.out, text, "lstm-atlas catalog", check=args.check)
+    out = locate.output_dir(args.out, os.path.join("docs", "catalog.md"), "catalog")
+    cases = _cases(args.cases)
+    merged = read_merged(_merged(args.merged), missing_ok=True)
+    text = render_catalog(load_library(cases), merged, root=Path(cases).resolve().parent)
+    return write_or_check_generated(out, text, "lstm-atlas catalog", check=args.check)
 
 
 def _cmd_coverage(args) -> int:
@@ -57,10 +67,11 @@ def _cmd_coverage(args) -> int:
     from lstm_atlas.matrix.coverage import check_coverage
     from lstm_atlas.matrix.merge import read_merged
 
-    if not Path(args.cases).is_dir():
-        raise InputError(f"{args.cases}: no such case folder")
-    cases = load_library(args.cases)
-    coverage = check_coverage(read_merged(args.merged), [c.id for c in cases])
+    folder = _cases(args.cases)
+    if not Path(folder).is_dir():
+        raise InputError(f"{folder}: no such case folder")
+    cases = load_library(folder)
+    coverage = check_coverage(read_merged(_merged(args.merged)), [c.id for c in cases])
     for line in coverage.lines():
         print(line)
     print(f"{len(cases)} cases x {len(coverage.environments)} environments: {len(coverage.missing)} "
@@ -80,8 +91,10 @@ def _expand(patterns) -> list[str]:
     return paths
 
 
-def _inputs(given, results_dir: str, merged: str) -> list[str]:
-    """The files to read: those given; else results_dir/*.json; else the committed merged file."""
+def _inputs(given, results_dir: str, merged: str | None) -> list[str]:
+    """The files to read: those given; else results_dir/*.json; else the committed merged file
+    (the project's, or the one shipped in the wheel)."""
+    merged = _merged(merged)
     if given:
         paths = _expand(given)
         if not paths:
@@ -101,9 +114,10 @@ def _cmd_report(args) -> int:
     from lstm_atlas.matrix.merge import merge_files
     from lstm_atlas.matrix.report import write_report
 
+    out = locate.output_dir(args.out, "reports", "report")
     matrix = merge_files(_inputs(args.results, args.results_dir, args.merged), replace=args.replace)
-    written = write_report(matrix, args.out)
-    fuzz_dir = Path(args.out) / "fuzz"
+    written = write_report(matrix, out)
+    fuzz_dir = Path(out) / "fuzz"
     if read_maps(fuzz_dir):  # the fuzz maps of every version side by side, next to the report
         written += write_index(fuzz_dir)
     for path in written:
@@ -172,7 +186,7 @@ def _cmd_fuzz(args) -> int:
 
     data = run_fuzz(profile=args.profile, examples=args.examples, seconds=args.time, seed=args.seed,
                     layers=split(args.layers), steps=split(args.steps), out_dir=args.out,
-                    candidates_dir=args.candidates, cases_dir=args.cases, merged=args.merged,
+                    candidates_dir=args.candidates, cases_dir=_cases(args.cases), merged=_merged(args.merged),
                     timeout_s=args.timeout, progress=not args.no_progress)
     s = data["summary"]
     print(f"{data['env']}: {s['examples']} examples, {s['distinct_signatures']} distinct signatures, "
@@ -193,27 +207,30 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check case files without running them (no TensorFlow needed)")
-    p.add_argument("paths", nargs="*", default=["cases"])
+    p.add_argument("paths", nargs="*", help="case files or folders (default: cases/ here, else the shipped library)")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("catalog", help="render the library into docs/catalog.md")
-    p.add_argument("--cases", default="cases")
-    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix for claim verdicts")
-    p.add_argument("--out", default="docs/catalog.md")
+    p.add_argument("--cases", help="case folder (default: cases/ here, else the shipped library)")
+    p.add_argument("--merged", help="merged matrix for claim verdicts (default: reports/merged.json here, "
+                                    "else the shipped one)")
+    p.add_argument("--out", help="file to write (default: docs/catalog.md inside an atlas project; "
+                                 "required elsewhere)")
     p.add_argument("--check", action="store_true", help="exit 1 if the file on disk is stale")
     p.set_defaults(func=_cmd_catalog)
 
     p = sub.add_parser("coverage", help="exit 1 unless every case has a result on every environment of the matrix")
-    p.add_argument("merged", nargs="?", default=COMMITTED_MERGED)
-    p.add_argument("cases", nargs="?", default="cases")
+    p.add_argument("merged", nargs="?", help="default: reports/merged.json here, else the shipped one")
+    p.add_argument("cases", nargs="?", help="default: cases/ here, else the shipped library")
     p.set_defaults(func=_cmd_coverage)
 
     p = sub.add_parser("report", help="merge results files into reports/ (Markdown, HTML, plot, merged JSON)")
     p.add_argument("results", nargs="*", help="results or merged JSON files or globs (default: every JSON in "
                                               "--results-dir, else --merged)")
-    p.add_argument("--out", default="reports")
+    p.add_argument("--out", help="folder to write (default: reports/ inside an atlas project; required elsewhere)")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
+    p.add_argument("--merged", help="merged matrix read when there are no results files (default: "
+                                    "reports/merged.json here, else the shipped one)")
     p.add_argument("--replace", action="store_true",
                    help="a later file for an environment already read replaces it (default: an error naming both)")
     p.set_defaults(func=_cmd_report)
@@ -224,7 +241,8 @@ def main(argv=None) -> int:
     p.add_argument("results", nargs="*", help="results or merged JSON files (default: every JSON in "
                                               "--results-dir, else --merged)")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
+    p.add_argument("--merged", help="merged matrix read when there are no results files (default: "
+                                    "reports/merged.json here, else the shipped one)")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     p.add_argument("--replace", action="store_true",
                    help="a later file for an environment already read replaces it (default: an error naming both)")
@@ -237,7 +255,8 @@ def main(argv=None) -> int:
     p.add_argument("results", nargs="*", help="results or merged JSON files (default: every JSON in "
                                               "--results-dir, else --merged)")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
+    p.add_argument("--merged", help="merged matrix read when there are no results files (default: "
+                                    "reports/merged.json here, else the shipped one)")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     p.add_argument("--format", default="text", choices=["text", "md", "json"])
     p.set_defaults(func=_cmd_upgrade)
@@ -253,8 +272,8 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=float, help="seconds one example may run before it counts as a hang")
     p.add_argument("--out", default="reports/fuzz")
     p.add_argument("--candidates", default="reports/candidates")
-    p.add_argument("--cases", default="cases")
-    p.add_argument("--merged", default=COMMITTED_MERGED)
+    p.add_argument("--cases", help="default: cases/ here, else the shipped library")
+    p.add_argument("--merged", help="default: reports/merged.json here, else the shipped one")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_fuzz)
 
