@@ -31,8 +31,9 @@ def _cmd_validate(args) -> int:
     def found(folder: Path) -> list[Path]:  # .yaml and .yml, as pytest collects them
         return sorted(p for suffix in SUFFIXES for p in folder.rglob(f"*{suffix}"))
 
-    paths = [Path(p) for pattern in args.paths or [_cases(None)] for p in (found(Path(pattern)) if Path(pattern).is_dir()
-                                                          else [Path(pattern)])]
+    patterns = args.paths or [_cases(None)]
+    paths = [Path(p) for pattern in patterns for p in (found(Path(pattern)) if Path(pattern).is_dir()
+                                                       else [Path(pattern)])]
     bad = 0
     seen: dict[Path, dict[str, Path]] = {}  # per case folder that pytest collects as one library
     for path in paths:
@@ -195,6 +196,18 @@ def _cmd_fuzz(args) -> int:
     return 0
 
 
+def _cmd_run(args) -> int:
+    from lstm_atlas.install.run import run
+
+    return run(args.pytest_args, results=args.results)
+
+
+def _cmd_matrix(args) -> int:
+    from lstm_atlas.install.matrix import matrix_command
+
+    return matrix_command(args)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error on one line (exit 2) instead of the usage block and a second line."""
 
@@ -277,9 +290,32 @@ def main(argv=None) -> int:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_fuzz)
 
+    p = sub.add_parser("run", help="run the case library on this install's TensorFlow (any pytest arguments "
+                                   "follow), then say which environment of the published matrix it behaves like")
+    p.add_argument("--results", help="results file to write (default: a new file under the user cache folder)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("matrix", help="run cases on several TensorFlow versions, one uv environment each, "
+                                      "and write the merged report, e.g. `lstm-atlas matrix --tf 2.15,2.21`")
+    p.add_argument("cases", nargs="*", help="case folders or files (default: cases/ here, else the shipped library)")
+    p.add_argument("--tf", required=True, help="comma-separated TensorFlow versions with a shipped constraints "
+                                               "file, e.g. 2.15,2.21")
+    p.add_argument("--keras-latest", action="store_true", help="add TF 2.21 with the newest Keras")
+    p.add_argument("--jobs", type=int, default=1, help="environments run at once (default 1)")
+    p.add_argument("--out", default=os.path.join("results", "matrix"),
+                   help="folder for results/<env>.json, logs and the report (default: results/matrix)")
+    p.add_argument("--python", help="interpreter version for the environments (default: this one's when every "
+                                    "TF asked for has a wheel for it, else the newest that all have)")
+    p.add_argument("--no-progress", action="store_true", help="a line per step instead of progress bars")
+    p.set_defaults(func=_cmd_matrix)
+
     add_explain_parser(sub)
 
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "run":  # only `run` passes arguments on to pytest
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "run":
+        args.pytest_args = extra
     try:
         return args.func(args)
     except InputError as exc:

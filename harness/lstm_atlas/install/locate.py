@@ -12,6 +12,7 @@ imports TensorFlow.
 from __future__ import annotations
 
 import importlib.resources
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,3 +106,13 @@ def output_dir(given: str | None, default: str, command: str, cwd: str | Path | 
         raise InputError(f"not inside an atlas project (no cases/ library or reports/merged.json here); "
                          f"`lstm-atlas {command}` writes only where asked: pass --out")
     return default
+
+
+def user_cache_dir() -> Path:
+    """The user's cache folder for lstm-atlas (``$LSTM_ATLAS_CACHE``, else the platform's cache folder):
+    scratch results of ``run``, the result cache outside a project, and ``matrix`` environments."""
+    if os.environ.get("LSTM_ATLAS_CACHE"):
+        return Path(os.environ["LSTM_ATLAS_CACHE"])
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"], "lstm-atlas", "Cache")
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "lstm-atlas")
