@@ -67,7 +67,7 @@ def verdict_text(matrix: Matrix, device: str = "cpu", published: str = "the publ
     if best["changed"] == 0:
         also = [r["env"] for r in rows[1:] if r["changed"] == 0]
         return (f"{this} behaves like {like}: all {best['compared']} case variants compared on {device} have the "
-                f"same outcome in {published}" + (f" (as on {', '.join(also)})" if also else "") + ".\n")
+                f"same outcome" + (f" (as on {', '.join(also)})" if also else "") + f"; compared with {published}.\n")
     text = (f"{this} differs from every environment of {published}; closest is {like}, "
             f"{best['compared'] - best['changed']} of {best['compared']} case variants identical on {device}. "
             f"It differs on these cases:\n\n")

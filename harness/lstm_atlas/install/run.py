@@ -26,7 +26,9 @@ def _plugin_args() -> list[str]:
 def pytest_args(library: locate.Located, results: Path, user_args: list[str], scratch: Path) -> list[str]:
     """The pytest command line: the library, the scratch results file, and for a shipped library a
     rootdir and an empty ini of its own, so a pytest configuration around site-packages has no say."""
-    args = [str(library.path), "-p", "no:cacheprovider", "--atlas-results", str(results), *_plugin_args()]
+    # lstm_atlas is imported before pytest starts, so pytest cannot rewrite its asserts: nothing to warn about
+    args = [str(library.path), "-p", "no:cacheprovider", "--atlas-results", str(results), *_plugin_args(),
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if library.origin == "shipped":
         ini = scratch / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
