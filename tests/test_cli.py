@@ -168,3 +168,39 @@ def test_validate_checks_duplicate_ids_per_case_library_only(tmp_path, monkeypat
     assert capsys.readouterr().out.splitlines() == [
         "cases/b/good-case.yaml:1: field 'id': duplicate case id 'good-case': already used by cases/a/good-case.yaml",
         "1 valid, 1 invalid"]
+
+
+@pytest.mark.parametrize("command", [["catalog"], ["report"], ["catalog", "--check"]])
+def test_outside_a_project_publishing_commands_refuse_without_out(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(command) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (f"lstm-atlas: error: not inside an atlas project (no cases/ library or reports/merged.json "
+                       f"here); `lstm-atlas {command[0]}` writes only where asked: pass --out")
+    assert list(tmp_path.iterdir()) == []  # no docs/, no reports/
+
+
+def test_regenerating_the_report_with_no_change_is_byte_identical(fresh_clone, capsys):
+    committed = {p.name: p.read_bytes() for p in (ROOT / "reports").iterdir() if p.is_file()}
+    assert cli.main(["report"]) == 0  # reads reports/merged.json, writes reports/
+    first = {p.name: p.read_bytes() for p in (fresh_clone / "reports").iterdir()}
+    assert cli.main(["report"]) == 0
+    second = {p.name: p.read_bytes() for p in (fresh_clone / "reports").iterdir()}
+    assert first == second
+    # and equal to the committed files, which were generated from the same matrix
+    assert {n: first[n] for n in ("merged.json", "report.md", "report.html", "outcomes.png")} == \
+        {n: committed[n] for n in ("merged.json", "report.md", "report.html", "outcomes.png")}
+
+
+def test_catalog_from_the_shipped_library_equals_the_committed_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # outside a project: the shipped library and matrix (here the checkout's)
+    assert cli.main(["catalog", "--out", "catalog.md"]) == 0
+    assert (tmp_path / "catalog.md").read_bytes() == (ROOT / "docs" / "catalog.md").read_bytes()
+
+
+def test_only_run_passes_unknown_arguments_on(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["matrix", "--tf", "2.15", "-k", "lstm"])
+    assert stop.value.code == 2
+    assert "unrecognized arguments: -k (see lstm-atlas --help)" in capsys.readouterr().err

@@ -203,7 +203,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_matrix(args) -> int:
-    from lstm_atlas.install.matrix import matrix_command
+    from lstm_atlas.install.matrix_run import matrix_command
 
     return matrix_command(args)
 
