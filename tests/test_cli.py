@@ -204,3 +204,11 @@ def test_only_run_passes_unknown_arguments_on(tmp_path, monkeypatch, capsys):
         cli.main(["matrix", "--tf", "2.15", "-k", "lstm"])
     assert stop.value.code == 2
     assert "unrecognized arguments: -k (see lstm-atlas --help)" in capsys.readouterr().err
+
+
+def test_outside_a_project_the_explain_index_is_checked_but_not_rewritten(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["explain", "--build-index", "--check"]) == 0  # the shipped index from the shipped data
+    assert cli.main(["explain", "--build-index"]) == 2
+    assert capsys.readouterr().err.endswith("`lstm-atlas explain --build-index` writes only where asked: "
+                                            "pass --index\n")

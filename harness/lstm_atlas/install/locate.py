@@ -97,14 +97,15 @@ def constraints_dir(cwd: str | Path | None = None) -> Located:
     return _in_project(Path(CONSTRAINTS), cwd, Path.is_dir) or shipped("constraints")
 
 
-def output_dir(given: str | None, default: str, command: str, cwd: str | Path | None = None) -> str:
+def output_dir(given: str | None, default: str, command: str, cwd: str | Path | None = None,
+               flag: str = "--out") -> str:
     """Where a command that regenerates published files writes: ``--out`` when given; inside an atlas
     project its default (relative to the project); elsewhere a one-line refusal, never a stray folder."""
     if given:
         return given
     if project_root(cwd) is None:
         raise InputError(f"not inside an atlas project (no cases/ library or reports/merged.json here); "
-                         f"`lstm-atlas {command}` writes only where asked: pass --out")
+                         f"`lstm-atlas {command}` writes only where asked: pass {flag}")
     return default
 
 
