@@ -135,7 +135,7 @@ def _counts(path: Path) -> dict:
 
 
 def summary_lines(outcomes: list[EnvOutcome], report_s: float, report_dir: Path | None) -> list[str]:
-    lines = [f"{'env':<20} {'python':<7} {'environment':<22} {'cases':>9}  {'result'}"]
+    lines = [f"{'env':<20} {'python':<7} {'environment':<22} {'cases run':>9}  {'result'}"]
     for o in outcomes:
         env_note = f"{'reused' if o.reused else 'created'} {o.env_s:.0f} s" if o.state != "failed" or o.env_s \
             else "-"
@@ -155,7 +155,8 @@ def matrix_command(args) -> int:
     started = time.monotonic()
     if args.jobs < 1:
         raise InputError(f"--jobs must be at least 1, not {args.jobs}")
-    cases = [Path(p).resolve() for p in (args.cases or [str(locate.library())])]
+    library = locate.library()
+    cases = [Path(p).resolve() for p in (args.cases or [str(library)])]
     for path in cases:
         if not path.exists():
             raise InputError(f"{path}: no such case folder or file")
@@ -171,6 +172,10 @@ def matrix_command(args) -> int:
     root = locate.project_root()
     cache_dir = Path(os.environ.get("ATLAS_CACHE_DIR") or (root / ".atlas-cache" if root else
                                                            locate.user_cache_dir() / "results-cache"))
+    pytest_extra = []
+    if not args.cases and library.origin == "shipped":  # a pytest configuration around site-packages has no say
+        (out / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+        pytest_extra = ["-c", str(out / "pytest.ini")]
     outcomes = [EnvOutcome(p) for p in plans]
     print(f"lstm-atlas matrix: {len(cases)} case path(s) on {', '.join(p.key for p in plans)} "
           f"({args.jobs} at a time); environments in {locate.user_cache_dir() / 'envs'}, result cache {cache_dir}",
@@ -180,7 +185,7 @@ def matrix_command(args) -> int:
     drawer = threading.Thread(target=_progress, args=(outcomes, stop, plain), daemon=True)
     drawer.start()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_env, o, source, cases, [], out, cache_dir) for o in outcomes]
+        futures = [pool.submit(run_env, o, source, cases, pytest_extra, out, cache_dir) for o in outcomes]
         for future, o in zip(futures, outcomes, strict=True):
             future.result()
             if plain:
