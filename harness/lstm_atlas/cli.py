@@ -1,4 +1,5 @@
-"""``lstm-atlas``: validate cases, render the catalogue, merge results into a report, diff versions."""
+"""``lstm-atlas``: validate cases, render the catalogue, merge results into a report, diff versions, run the library
+on this install or across TensorFlow versions."""
 
 from __future__ import annotations
 
