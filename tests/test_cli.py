@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lstm_atlas import cli
+from lstm_atlas.install import locate
 from lstm_atlas.matrix.results import read_results
 
 from .conftest import BROKEN_DIR, CASES_DIR, ROOT, broken_expectations, good_case
@@ -109,12 +110,21 @@ def test_a_bad_input_file_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, 
     assert not (tmp_path / "out").exists()
 
 
-def test_no_data_at_all_is_one_line(tmp_path, monkeypatch, capsys):
+def test_outside_a_project_diff_reads_the_shipped_matrix(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no cases/, no results/, no reports/: what a pip install sees
+    assert cli.main(["diff", "2.15", "2.16"]) == 0
+    captured = capsys.readouterr()
+    shipped = locate.published_merged()
+    assert captured.err == f"lstm-atlas: no results files in results/; reading {shipped}\n"
+    assert captured.out == (ROOT / "reports" / "diff-2.15-2.16.txt").read_text("utf-8")
+
+
+def test_an_install_that_ships_no_matrix_says_so_on_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(locate, "_package_dir", lambda: tmp_path / "site-packages" / "lstm_atlas")
     assert cli.main(["diff", "2.15", "2.16"]) == 2
     err = capsys.readouterr().err
-    assert err == "lstm-atlas: error: no results files in results/ and no reports/merged.json; run the matrix " \
-                  "(tox) or pass files\n"
+    assert err.startswith("lstm-atlas: error: this install of lstm_atlas ships no reports/") and err.count("\n") == 1
 
 
 def test_results_files_win_over_the_committed_matrix(fresh_clone, capsys):
@@ -158,3 +168,47 @@ def test_validate_checks_duplicate_ids_per_case_library_only(tmp_path, monkeypat
     assert capsys.readouterr().out.splitlines() == [
         "cases/b/good-case.yaml:1: field 'id': duplicate case id 'good-case': already used by cases/a/good-case.yaml",
         "1 valid, 1 invalid"]
+
+
+@pytest.mark.parametrize("command", [["catalog"], ["report"], ["catalog", "--check"]])
+def test_outside_a_project_publishing_commands_refuse_without_out(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(command) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (f"lstm-atlas: error: not inside an atlas project (no cases/ library or reports/merged.json "
+                       f"here); `lstm-atlas {command[0]}` writes only where asked: pass --out")
+    assert list(tmp_path.iterdir()) == []  # no docs/, no reports/
+
+
+def test_regenerating_the_report_with_no_change_is_byte_identical(fresh_clone, capsys):
+    committed = {p.name: p.read_bytes() for p in (ROOT / "reports").iterdir() if p.is_file()}
+    assert cli.main(["report"]) == 0  # reads reports/merged.json, writes reports/
+    first = {p.name: p.read_bytes() for p in (fresh_clone / "reports").iterdir()}
+    assert cli.main(["report"]) == 0
+    second = {p.name: p.read_bytes() for p in (fresh_clone / "reports").iterdir()}
+    assert first == second
+    # and equal to the committed files, which were generated from the same matrix
+    assert {n: first[n] for n in ("merged.json", "report.md", "report.html", "outcomes.png")} == \
+        {n: committed[n] for n in ("merged.json", "report.md", "report.html", "outcomes.png")}
+
+
+def test_catalog_from_the_shipped_library_equals_the_committed_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # outside a project: the shipped library and matrix (here the checkout's)
+    assert cli.main(["catalog", "--out", "catalog.md"]) == 0
+    assert (tmp_path / "catalog.md").read_bytes() == (ROOT / "docs" / "catalog.md").read_bytes()
+
+
+def test_only_run_passes_unknown_arguments_on(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["matrix", "--tf", "2.15", "-k", "lstm"])
+    assert stop.value.code == 2
+    assert "unrecognized arguments: -k (see lstm-atlas --help)" in capsys.readouterr().err
+
+
+def test_outside_a_project_the_explain_index_is_checked_but_not_rewritten(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["explain", "--build-index", "--check"]) == 0  # the shipped index from the shipped data
+    assert cli.main(["explain", "--build-index"]) == 2
+    assert capsys.readouterr().err.endswith("`lstm-atlas explain --build-index` writes only where asked: "
+                                            "pass --index\n")

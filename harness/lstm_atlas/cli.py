@@ -1,4 +1,5 @@
-"""``lstm-atlas``: validate cases, render the catalogue, merge results into a report, diff versions."""
+"""``lstm-atlas``: validate cases, render the catalogue, merge results into a report, diff versions, run the library
+on this install or across TensorFlow versions."""
 
 from __future__ import annotations
 
@@ -10,9 +11,17 @@ from pathlib import Path
 
 from lstm_atlas.errors import CaseError, InputError, one_line
 from lstm_atlas.explain.command import add_parser as add_explain_parser
+from lstm_atlas.install import locate
 
-#: The committed matrix: what `report` and `diff` read on a fresh clone, where results/ is empty.
-COMMITTED_MERGED = os.path.join("reports", "merged.json")
+
+def _cases(given: str | None) -> str:
+    """The case folder a command reads: the one given, else the project's or the shipped library."""
+    return given or str(locate.library())
+
+
+def _merged(given: str | None) -> str:
+    """The merged matrix a command reads: the one given, else the project's or the shipped one."""
+    return given or str(locate.published_merged())
 
 
 def _cmd_validate(args) -> int:
@@ -23,8 +32,9 @@ def _cmd_validate(args) -> int:
     def found(folder: Path) -> list[Path]:  # .yaml and .yml, as pytest collects them
         return sorted(p for suffix in SUFFIXES for p in folder.rglob(f"*{suffix}"))
 
-    paths = [Path(p) for pattern in args.paths for p in (found(Path(pattern)) if Path(pattern).is_dir()
-                                                          else [Path(pattern)])]
+    patterns = args.paths or [_cases(None)]
+    paths = [Path(p) for pattern in patterns for p in (found(Path(pattern)) if Path(pattern).is_dir()
+                                                       else [Path(pattern)])]
     bad = 0
     seen: dict[Path, dict[str, Path]] = {}  # per case folder that pytest collects as one library
     for path in paths:
@@ -47,9 +57,11 @@ def _cmd_catalog(args) -> int:
     from lstm_atlas.matrix.catalog import render_catalog
     from lstm_atlas.matrix.merge import read_merged
 
-    merged = read_merged(args.merged, missing_ok=True)
-    text = render_catalog(load_library(args.cases), merged, root=Path(args.cases).resolve().parent)
-    return write_or_check_generated(args.out, text, "lstm-atlas catalog", check=args.check)
+    out = locate.output_dir(args.out, os.path.join("docs", "catalog.md"), "catalog")
+    cases = _cases(args.cases)
+    merged = read_merged(_merged(args.merged), missing_ok=True)
+    text = render_catalog(load_library(cases), merged, root=Path(cases).resolve().parent)
+    return write_or_check_generated(out, text, "lstm-atlas catalog", check=args.check)
 
 
 def _cmd_coverage(args) -> int:
@@ -57,10 +69,11 @@ def _cmd_coverage(args) -> int:
     from lstm_atlas.matrix.coverage import check_coverage
     from lstm_atlas.matrix.merge import read_merged
 
-    if not Path(args.cases).is_dir():
-        raise InputError(f"{args.cases}: no such case folder")
-    cases = load_library(args.cases)
-    coverage = check_coverage(read_merged(args.merged), [c.id for c in cases])
+    folder = _cases(args.cases)
+    if not Path(folder).is_dir():
+        raise InputError(f"{folder}: no such case folder")
+    cases = load_library(folder)
+    coverage = check_coverage(read_merged(_merged(args.merged)), [c.id for c in cases])
     for line in coverage.lines():
         print(line)
     print(f"{len(cases)} cases x {len(coverage.environments)} environments: {len(coverage.missing)} "
@@ -80,8 +93,10 @@ def _expand(patterns) -> list[str]:
     return paths
 
 
-def _inputs(given, results_dir: str, merged: str) -> list[str]:
-    """The files to read: those given; else results_dir/*.json; else the committed merged file."""
+def _inputs(given, results_dir: str, merged: str | None) -> list[str]:
+    """The files to read: those given; else results_dir/*.json; else the committed merged file
+    (the project's, or the one shipped in the wheel)."""
+    merged = _merged(merged)
     if given:
         paths = _expand(given)
         if not paths:
@@ -101,9 +116,10 @@ def _cmd_report(args) -> int:
     from lstm_atlas.matrix.merge import merge_files
     from lstm_atlas.matrix.report import write_report
 
+    out = locate.output_dir(args.out, "reports", "report")
     matrix = merge_files(_inputs(args.results, args.results_dir, args.merged), replace=args.replace)
-    written = write_report(matrix, args.out)
-    fuzz_dir = Path(args.out) / "fuzz"
+    written = write_report(matrix, out)
+    fuzz_dir = Path(out) / "fuzz"
     if read_maps(fuzz_dir):  # the fuzz maps of every version side by side, next to the report
         written += write_index(fuzz_dir)
     for path in written:
@@ -174,9 +190,10 @@ def _cmd_fuzz(args) -> int:
 
     data = run_fuzz(profile=args.profile, examples=args.examples, seconds=args.time, seed=args.seed,
                     layers=split(args.layers), steps=split(args.steps), out_dir=args.out,
-                    candidates_dir=Path(args.out) / "candidates", cases_dir=args.cases, merged=args.merged,
-                    timeout_s=args.timeout, progress=not args.no_progress, publish=args.publish,
-                    publish_dir=args.publish_dir, publish_candidates_dir=args.publish_candidates)
+                    candidates_dir=Path(args.out) / "candidates", cases_dir=_cases(args.cases),
+                    merged=_merged(args.merged), timeout_s=args.timeout, progress=not args.no_progress,
+                    publish=args.publish, publish_dir=args.publish_dir,
+                    publish_candidates_dir=args.publish_candidates)
     s = data["summary"]
     print(f"{data['env']}: {s['examples']} examples, {s['distinct_signatures']} distinct signatures, "
           f"{s['failing_examples']} failing, {s['explained_by_case']} explained by a case, "
@@ -194,7 +211,7 @@ def _fuzz_replay(args) -> int:
     from lstm_atlas.fuzz.replay import run_replay
 
     data = run_replay(corpus_path=args.corpus, out_dir=args.out, publish=args.publish, publish_dir=args.publish_dir,
-                      cases_dir=args.cases, merged=args.merged, examples=args.examples,
+                      cases_dir=_cases(args.cases), merged=_merged(args.merged), examples=args.examples,
                       **({"timeout_s": args.timeout} if args.timeout else {}))
     s = data["summary"]
     share = f"{100 * s['explained_by_case_share']:.1f}%" if s["explained_by_case_share"] is not None else "-"
@@ -211,6 +228,18 @@ def _fuzz_replay(args) -> int:
     return 130 if data["interrupted"] else 0
 
 
+def _cmd_run(args) -> int:
+    from lstm_atlas.install.run import run
+
+    return run(args.pytest_args, results=args.results)
+
+
+def _cmd_matrix(args) -> int:
+    from lstm_atlas.install.matrix_run import matrix_command
+
+    return matrix_command(args)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error on one line (exit 2) instead of the usage block and a second line."""
 
@@ -223,27 +252,30 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check case files without running them (no TensorFlow needed)")
-    p.add_argument("paths", nargs="*", default=["cases"])
+    p.add_argument("paths", nargs="*", help="case files or folders (default: cases/ here, else the shipped library)")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("catalog", help="render the library into docs/catalog.md")
-    p.add_argument("--cases", default="cases")
-    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix for claim verdicts")
-    p.add_argument("--out", default="docs/catalog.md")
+    p.add_argument("--cases", help="case folder (default: cases/ here, else the shipped library)")
+    p.add_argument("--merged", help="merged matrix for claim verdicts (default: reports/merged.json here, "
+                                    "else the shipped one)")
+    p.add_argument("--out", help="file to write (default: docs/catalog.md inside an atlas project; "
+                                 "required elsewhere)")
     p.add_argument("--check", action="store_true", help="exit 1 if the file on disk is stale")
     p.set_defaults(func=_cmd_catalog)
 
     p = sub.add_parser("coverage", help="exit 1 unless every case has a result on every environment of the matrix")
-    p.add_argument("merged", nargs="?", default=COMMITTED_MERGED)
-    p.add_argument("cases", nargs="?", default="cases")
+    p.add_argument("merged", nargs="?", help="default: reports/merged.json here, else the shipped one")
+    p.add_argument("cases", nargs="?", help="default: cases/ here, else the shipped library")
     p.set_defaults(func=_cmd_coverage)
 
     p = sub.add_parser("report", help="merge results files into reports/ (Markdown, HTML, plot, merged JSON)")
     p.add_argument("results", nargs="*", help="results or merged JSON files or globs (default: every JSON in "
                                               "--results-dir, else --merged)")
-    p.add_argument("--out", default="reports")
+    p.add_argument("--out", help="folder to write (default: reports/ inside an atlas project; required elsewhere)")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
+    p.add_argument("--merged", help="merged matrix read when there are no results files (default: "
+                                    "reports/merged.json here, else the shipped one)")
     p.add_argument("--replace", action="store_true",
                    help="a later file for an environment already read replaces it (default: an error naming both)")
     p.set_defaults(func=_cmd_report)
@@ -254,7 +286,8 @@ def main(argv=None) -> int:
     p.add_argument("results", nargs="*", help="results or merged JSON files (default: every JSON in "
                                               "--results-dir, else --merged)")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
+    p.add_argument("--merged", help="merged matrix read when there are no results files (default: "
+                                    "reports/merged.json here, else the shipped one)")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     p.add_argument("--replace", action="store_true",
                    help="a later file for an environment already read replaces it (default: an error naming both)")
@@ -267,7 +300,8 @@ def main(argv=None) -> int:
     p.add_argument("results", nargs="*", help="results or merged JSON files (default: every JSON in "
                                               "--results-dir, else --merged)")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--merged", default=COMMITTED_MERGED, help="merged matrix read when there are no results files")
+    p.add_argument("--merged", help="merged matrix read when there are no results files (default: "
+                                    "reports/merged.json here, else the shipped one)")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     p.add_argument("--format", default="text", choices=["text", "md", "json"])
     p.set_defaults(func=_cmd_upgrade)
@@ -292,14 +326,37 @@ def main(argv=None) -> int:
                         "replace this environment's map after a complete replay; nothing else is touched")
     p.add_argument("--publish-dir", default=str(Path("reports") / "fuzz"))
     p.add_argument("--publish-candidates", default=str(Path("reports") / "candidates"))
-    p.add_argument("--cases", default="cases")
-    p.add_argument("--merged", default=COMMITTED_MERGED)
+    p.add_argument("--cases", help="default: cases/ here, else the shipped library")
+    p.add_argument("--merged", help="default: reports/merged.json here, else the shipped one")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_fuzz)
 
+    p = sub.add_parser("run", help="run the case library on this install's TensorFlow (any pytest arguments "
+                                   "follow), then say which environment of the published matrix it behaves like")
+    p.add_argument("--results", help="results file to write (default: a new file under the user cache folder)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("matrix", help="run cases on several TensorFlow versions, one uv environment each, "
+                                      "and write the merged report, e.g. `lstm-atlas matrix --tf 2.15,2.21`")
+    p.add_argument("cases", nargs="*", help="case folders or files (default: cases/ here, else the shipped library)")
+    p.add_argument("--tf", required=True, help="comma-separated TensorFlow versions with a shipped constraints "
+                                               "file, e.g. 2.15,2.21")
+    p.add_argument("--keras-latest", action="store_true", help="add TF 2.21 with the newest Keras")
+    p.add_argument("--jobs", type=int, default=1, help="environments run at once (default 1)")
+    p.add_argument("--out", default=os.path.join("results", "matrix"),
+                   help="folder for results/<env>.json, logs and the report (default: results/matrix)")
+    p.add_argument("--python", help="interpreter version for the environments (default: this one's when every "
+                                    "TF asked for has a wheel for it, else the newest that all have)")
+    p.add_argument("--no-progress", action="store_true", help="a line per step instead of progress bars")
+    p.set_defaults(func=_cmd_matrix)
+
     add_explain_parser(sub)
 
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "run":  # only `run` passes arguments on to pytest
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "run":
+        args.pytest_args = extra
     try:
         return args.func(args)
     except InputError as exc:

@@ -40,10 +40,16 @@ def run_cli(args) -> int:
     """0: a known case; 1: none (or a stale index with --check); 2: no usable input or index."""
     if args.build_index:
         from lstm_atlas.files import write_or_check_generated  # not on the query path: it imports jsonschema
+        from lstm_atlas.install import locate
 
-        path = Path(args.index) if args.index else default_index_path()
+        # the package's own index is rewritten only from inside an atlas project (or to --index)
+        index = args.index or (default_index_path() if args.check else
+                               locate.output_dir(None, default_index_path(), "explain --build-index", flag="--index"))
+        cases, merged = args.cases or str(locate.library()), args.merged or str(locate.published_merged())
+        wild = args.wild or str(locate.corpus())
+        path = Path(index)
         try:
-            text = index_text(build_index(args.cases, args.merged, args.wild))
+            text = index_text(build_index(cases, merged, wild))
         except CaseError as exc:  # a malformed case or corpus report: path:line: field, exit 2
             print(exc.located(), file=sys.stderr)
             return 2
@@ -94,9 +100,10 @@ def add_parser(sub) -> None:
     p.add_argument("--index", help="explain index JSON (default: the one shipped in the package)")
     p.add_argument("--build-index", action="store_true", help="regenerate the index from --cases and --merged")
     p.add_argument("--check", action="store_true", help="with --build-index: exit 1 if the index is stale")
-    p.add_argument("--cases", default="cases")
-    p.add_argument("--merged", default="reports/merged.json")
-    p.add_argument("--wild", default="wild", help="the public-report corpus whose tune split joins the index")
+    p.add_argument("--cases", help="default: cases/ here, else the shipped library")
+    p.add_argument("--merged", help="default: reports/merged.json here, else the shipped one")
+    p.add_argument("--wild", help="the public-report corpus whose tune split joins the index "
+                                  "(default: wild/ here, else the shipped one)")
     p.set_defaults(func=run_cli)
 
 

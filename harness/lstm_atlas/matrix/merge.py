@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lstm_atlas.errors import InputError
-from lstm_atlas.files import now_iso, read_json_file
+from lstm_atlas.files import read_json_file
 from lstm_atlas.matrix.results import RESULTS_SCHEMA_NAME, check_results, record_from_nodeid, run_state
 from lstm_atlas.normalise import message_core
 from lstm_atlas.versions import env_identity, env_key, env_sort_key, identity_tag
@@ -68,12 +68,15 @@ class Matrix:
     sources: dict  # env key -> results file path
     runs: dict = field(default_factory=dict)  # env key -> {"state": complete|partial, "reason", "exit_status"}
     missing: list = field(default_factory=list)  # [{"source", "reason"}]: files with no environment
+    #: When the newest input was written (its ``created``), never the clock: regenerating from the
+    #: same inputs writes the same bytes.
+    created: str | None = None
 
     def to_json(self) -> dict:
         results: dict = {}
         for (case_id, variant, device), by_env in sorted(self.cells.items()):
             results.setdefault(case_id, {}).setdefault(variant, {})[device] = by_env
-        return {"schema": MERGED_SCHEMA, "schema_version": MERGED_VERSION, "created": now_iso(),
+        return {"schema": MERGED_SCHEMA, "schema_version": MERGED_VERSION, "created": self.created,
                 "environments": self.environments, "sources": self.sources, "runs": self.runs,
                 "missing": self.missing, "cases": self.cases, "invalid": self.invalid, "results": results}
 
@@ -173,7 +176,8 @@ def _place(by_env: dict, part: _EnvPart, replace: bool) -> None:
     _place(by_env, part, replace)
 
 
-def combine(parts: list[_EnvPart], missing: list[dict] | None = None, replace: bool = False) -> Matrix:
+def combine(parts: list[_EnvPart], missing: list[dict] | None = None, replace: bool = False,
+            created: str | None = None) -> Matrix:
     """Environments into one matrix; one environment twice is an error unless ``replace`` (the later wins)."""
     by_env: dict[str, _EnvPart] = {}
     for part in parts:
@@ -190,7 +194,8 @@ def combine(parts: list[_EnvPart], missing: list[dict] | None = None, replace: b
             invalid[part.key] = part.invalid
         for cell_key, cell in part.cells.items():
             cells.setdefault(cell_key, {})[part.key] = cell
-    return Matrix(environments, dict(sorted(cases.items())), cells, invalid, sources, runs, list(missing or []))
+    return Matrix(environments, dict(sorted(cases.items())), cells, invalid, sources, runs, list(missing or []),
+                  created=created)
 
 
 def merge(documents: list[tuple[str, dict]], replace: bool = False) -> Matrix:
@@ -211,7 +216,13 @@ def merge(documents: list[tuple[str, dict]], replace: bool = False) -> Matrix:
             missing.append(part)
         else:
             parts.append(part)
-    return combine(parts, missing, replace)
+    return combine(parts, missing, replace, created=newest_created(doc for _, doc in documents))
+
+
+def newest_created(documents) -> str | None:
+    """The latest ``created`` time of the inputs (ISO 8601 in UTC, so the strings sort as times)."""
+    stamps = [doc["created"] for doc in documents if isinstance(doc.get("created"), str)]
+    return max(stamps) if stamps else None
 
 
 def _check_merged(doc: dict, path) -> None:

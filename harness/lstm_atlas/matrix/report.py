@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from lstm_atlas.files import now_iso, write_bytes_atomic, write_json_atomic
+from lstm_atlas.files import write_bytes_atomic, write_json_atomic
 from lstm_atlas.matrix import markdown
 from lstm_atlas.matrix.diff import strip_volatile
 from lstm_atlas.matrix.merge import Matrix
@@ -214,7 +214,8 @@ def render(matrix: Matrix) -> dict[str, str | bytes]:
                "labels": {k: env_label(e) for k, e in matrix.environments.items()},
                "totals": totals, "attention": _attention(matrix, rows), "invalid": matrix.invalid,
                "problems": matrix.problems(),
-               "created": now_iso(), "families": sorted({r["family"] for r in rows}),
+               "created": matrix.created or "from inputs without a date",
+               "families": sorted({r["family"] for r in rows}),
                "plot_png": base64.b64encode(png).decode("ascii"), "picture": PICTURE,
                "colours": palette(matrix), "dark": DARK, "transition_colours": TRANSITION_COLOURS,
                "titles": TITLES, "kinds": KINDS, "css_name": _css_name,
