@@ -59,7 +59,7 @@ def source_checkout() -> Path | None:
 
 
 def shipped(folder: str) -> Located:
-    """A shipped folder (``cases``, ``reports``, ``constraints``, ``wild``): in the wheel, else in the source checkout."""
+    """A shipped folder (``cases``, ``reports``, ``constraints``, ``wild``): in the wheel, else in the checkout."""
     inside = _package_dir() / SHIPPED[folder]
     if inside.is_dir():
         return Located(inside, "shipped")
@@ -93,7 +93,7 @@ def published_merged(cwd: str | Path | None = None) -> Located:
 
 
 def corpus(cwd: str | Path | None = None) -> Located:
-    """The public-report corpus (``wild/``) whose tune split joins the explain index: the project's, else the shipped one."""
+    """The public-report corpus (``wild/``), whose tune split joins the explain index: the project's, else shipped."""
     return _in_project(Path(WILD), cwd, Path.is_dir) or shipped("wild")
 
 
