@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from lstm_atlas import versions
 from lstm_atlas.explain.index import Index, features
-from lstm_atlas.explain.wording import generation_of, layer_kind
+from lstm_atlas.explain.wording import generation_of, layer_kind, mentions_recurrent, named_arguments, steps_shown
 from lstm_atlas.normalise import message_template, split_traceback
 
 MAX_QUERY_CHARS = 200_000
@@ -166,10 +166,20 @@ def _context_factor(index: Index, doc: dict, qexc: str | None, tf, keras, device
     return factor
 
 
-#: A document whose message names another kind of layer than the pasted one (conv2d vs an LSTM).
+#: A document whose message names another kind of layer than the pasted one (conv2d vs an LSTM); also a case
+#: whose model has no layer of the kind the message names when nothing in the paste names a recurrent layer.
 OTHER_LAYER = 0.7
+#: The identical wording naming another missing or unexpected argument ('states' vs 'units') is another cause:
+#: on wording alone it stays below the 'likely' band.
+OTHER_ARGUMENT = 0.65
+#: How much a step the traceback shows failing (convert, save, load, predict) adds to a case whose run has it,
+#: times the step's rarity among cases (fit, in most cases, adds next to nothing).
+STEP_EVIDENCE = 0.08
 #: A document of the other Keras generation than the message's (asked, or read off its best documents).
 OTHER_GENERATION = 0.96
+#: How much the paste's words (family profiles, lstm_atlas.explain.families) add to a family's nearness
+#: when no case is known; derived on wild/tune held out report by report.
+FAMILY_WORDS_WEIGHT = 0.3
 #: Documents this close to the best one decide the message's generation when none was asked.
 GENERATION_BAND = 0.03
 
@@ -224,16 +234,27 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     narrowing = bool(tf or keras or device)
     generic = bool(GENERIC_PYTHON.match(qtemplate)) and not {"keras", "tensorflow", "tf_keras"} & context
     qmarks = _cause_marks(qtemplate)
+    qsteps = steps_shown(text) if STEP_EVIDENCE else frozenset()
     sims: dict[int, float] = {}
     for i, doc in enumerate(index.messages):
         sim = _similarity(index, qvec, qtemplate, i) * _context_factor(index, doc, qexc, tf, keras, device)
         sims[i] = sim * _disagreement(qmarks, doc["template"])
     qkind = layer_kind(qmessage)
     if qkind and qkind != "model":
+        # the message is about a layer of another kind and nothing in the paste names a recurrent one
+        foreign = OTHER_LAYER if qkind != "recurrent" and not mentions_recurrent(text) else 1.0
         for i, kind in enumerate(index.layer_kinds):
             # a Conv2D's rank check is not an LSTM's (a model's input check may be either: only for non-LSTM)
             if kind and kind != qkind and (qkind != "recurrent" or kind != "model"):
                 sims[i] *= OTHER_LAYER
+            elif not kind and foreign < 1.0 and qkind not in index.cases[index.messages[i]["case"]]["words"]:
+                sims[i] *= foreign
+    qargs = named_arguments(qmessage)
+    if qargs and OTHER_ARGUMENT < 1.0:
+        for i, doc in enumerate(index.messages):
+            dargs = named_arguments(doc["message"])
+            if dargs and not dargs & qargs:
+                sims[i] *= OTHER_ARGUMENT
     generation = _query_generation(index, sims, tf, keras)
     if generation:
         for i, gens in enumerate(index.generations):
@@ -252,6 +273,7 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
             score = max(score, 0.75 + 0.25 * sim)
         words = set(index.cases[cid]["words"])
         score += 0.005 * min(len(words & context), 3)
+        score += STEP_EVIDENCE * max((index.step_rarity(st) for st in qsteps & words), default=0.0)
         score = min(score, GENERIC_CAP if generic else 1.0)
         # tie-breaks that never move a score between bands: the more specific pattern, the closer raw text
         specific = 0.006 * min(max((len(p.pattern) for p in matched), default=0), 120) / 120
@@ -265,6 +287,13 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     family_scores, uncased = _family_scores(index, qvec, qtemplate, qmarks)
     for fam, sim in family_scores.items():
         families[fam] = max(families.get(fam, 0.0), sim)
+    top_score = max((s[1] for s in scored), default=0.0)
+    if top_score < LIKELY_AT:  # "no known case": the paste's words weigh in on which families are nearest
+        from lstm_atlas.explain.families import paste_words
+
+        profile = index.family_profiles().scores(paste_words(text))
+        families = {f: min(1.0, families.get(f, 0.0) + FAMILY_WORDS_WEIGHT * profile.get(f, 0.0))
+                    for f in set(families) | set(profile)}
     nearest = sorted(families.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     groups: list[list[tuple]] = []
     for entry in scored:
