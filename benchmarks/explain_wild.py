@@ -61,7 +61,8 @@ def main() -> int:
     if frozen:
         print(accuracy.table(out["frozen"], "(b) frozen, scored by the whole tune index"))
     else:
-        print("(b) frozen: not read (--no-frozen)" if args.no_frozen else "(b) frozen: wild/frozen/ holds no reports yet")
+        print("(b) frozen: not read (--no-frozen)" if args.no_frozen
+              else "(b) frozen: wild/frozen/ holds no reports yet")
     print()
     print(accuracy.table(out["tune_tuned_on"], "(c) tune scored by the index that contains it: the tuned-on "
                          "figure, an upper bound, not a result"))

@@ -17,7 +17,8 @@ from collections import Counter, defaultdict
 
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}")
 #: "File "/x/y.py", line 3, in fit": of a frame line only the function it names is evidence.
-_FRAME_RE = re.compile(r"""^\s*File "(?P<path>[^"]*)", line \d+, in (?P<func>\w+)|^\s*(?P<path2>\S+\.py):?\s+in\s+(?P<func2>\w+)""")
+_FRAME_RE = re.compile(r"""^\s*File "(?P<path>[^"]*)", line \d+, in (?P<func>\w+)|"""
+                       r"""^\s*(?P<path2>\S+\.py):?\s+in\s+(?P<func2>\w+)""")
 #: A frame in an installed package: the code line under it is the library's, not the user's.
 _LIBRARY_RE = re.compile(r"site-packages|dist-packages|[/\\]lib[/\\]python\d|[/\\]Lib[/\\]")
 #: Words of paths, prose and Python that every kind of error shows.

@@ -164,7 +164,8 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
         messages += [reported_document(r) for r in reports if r.case == case.id and r.split == "tune"]
     # a failure mode with no case (proposed, not reproducible here) still names its family among the nearest
     family_messages = [{"family": r.family, "template": message_template(r.message), "report": r.id,
-                        "source": r.url, "reason": r.reason, "message": r.message[:600]} for r in reports if r.split == "tune" and r.family_only]
+                        "source": r.url, "reason": r.reason, "message": r.message[:600]}
+                       for r in reports if r.split == "tune" and r.family_only]
     return {"schema": INDEX_SCHEMA, "schema_version": INDEX_VERSION, "environments": out_envs,
             "cases": out_cases, "messages": messages, "family_messages": family_messages}
 
