@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 
 from lstm_atlas import versions
 from lstm_atlas.explain.index import Index, features
-from lstm_atlas.explain.wording import generation_of, layer_kind, mentions_recurrent, named_arguments, steps_shown
+from lstm_atlas.explain.wording import (dtypes_named, generation_of, layer_kind, mentions_recurrent, named_arguments,
+                                       steps_shown, target_output_difference)
 from lstm_atlas.normalise import message_template, split_traceback
 
 MAX_QUERY_CHARS = 200_000
@@ -172,6 +173,11 @@ OTHER_LAYER = 0.7
 #: The identical wording naming another missing or unexpected argument ('states' vs 'units') is another cause:
 #: on wording alone it stays below the 'likely' band.
 OTHER_ARGUMENT = 0.65
+#: The same for another pair of dtypes ("float16 does not match float32" is not "float32 does not match int32");
+#: lists of allowed dtypes (more than three) are not compared.
+OTHER_DTYPE = 0.65
+#: Labels with another number of axes than the output (return_sequences) against another last axis (classes).
+OTHER_TARGET_SHAPE = 0.65
 #: How much a step the traceback shows failing (convert, save, load, predict) adds to a case whose run has it,
 #: times the step's rarity among cases (fit, in most cases, adds next to nothing).
 STEP_EVIDENCE = 0.08
@@ -249,12 +255,19 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
                 sims[i] *= OTHER_LAYER
             elif not kind and foreign < 1.0 and qkind not in index.cases[index.messages[i]["case"]]["words"]:
                 sims[i] *= foreign
-    qargs = named_arguments(qmessage)
-    if qargs and OTHER_ARGUMENT < 1.0:
+    qargs, qdtypes, qtarget = named_arguments(qmessage), dtypes_named(qmessage), target_output_difference(qmessage)
+    qdtypes = qdtypes if len(qdtypes) <= 3 else frozenset()
+    if qargs or qdtypes or qtarget:
         for i, doc in enumerate(index.messages):
-            dargs = named_arguments(doc["message"])
+            dargs = named_arguments(doc["message"]) if qargs else None
             if dargs and not dargs & qargs:
                 sims[i] *= OTHER_ARGUMENT
+            ddtypes = dtypes_named(doc["message"]) if qdtypes else None
+            if ddtypes and len(ddtypes) <= 3 and ddtypes != qdtypes:
+                sims[i] *= OTHER_DTYPE
+            dtarget = target_output_difference(doc["message"]) if qtarget else None
+            if dtarget and dtarget != qtarget:
+                sims[i] *= OTHER_TARGET_SHAPE
     generation = _query_generation(index, sims, tf, keras)
     if generation:
         for i, gens in enumerate(index.generations):

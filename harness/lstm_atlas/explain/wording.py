@@ -115,3 +115,31 @@ def steps_shown(text: str) -> frozenset:
     """The run steps (convert, save, load, predict, fit) a paste's frames, code or message name."""
     head = text[:200_000]
     return frozenset(step for step, pattern in _STEP_RES.items() if pattern.search(head))
+
+
+#: dtype names as TF, NumPy and Keras write them, to one spelling each ("DT_HALF", "half": float16).
+_DTYPE_WORD_RE = re.compile(r"\b(?:DT_)?(u?int(?:8|16|32|64)|float(?:16|32|64)|bfloat16|half|double|bool|"
+                            r"string|complex(?:64|128))\b", re.I)
+_DTYPE_ALIASES = {"half": "float16", "double": "float64"}
+#: dtypes in a tensor's repr ("Tensor(..., dtype=float32)") describe the value, not the clash the message reports.
+_REPR_DTYPE_RE = re.compile(r"dtype=\w+")
+
+
+def dtypes_named(message: str) -> frozenset:
+    """The dtypes a message names outside tensor reprs (the template hides them as <dtype>)."""
+    text = _REPR_DTYPE_RE.sub(" ", message[:4000])
+    return frozenset(_DTYPE_ALIASES.get(d.lower(), d.lower()) for d in _DTYPE_WORD_RE.findall(text))
+
+
+_TARGET_OUTPUT_RE = re.compile(r"target array with shape \(([^()]*)\) was passed for an output of shape \(([^()]*)\)")
+
+
+def target_output_difference(message: str) -> str | None:
+    """Keras 2's "A target array with shape X was passed for an output of shape Y": 'rank' when the labels
+    have another number of axes than the output (a sequence output against per-sample labels), else
+    'features' (another last axis); None for other messages."""
+    m = _TARGET_OUTPUT_RE.search(message[:4000])
+    if not m:
+        return None
+    target, output = ([d for d in part.split(",") if d.strip()] for part in m.groups())
+    return "rank" if len(target) != len(output) else "features"
