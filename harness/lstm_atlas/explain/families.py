@@ -26,6 +26,8 @@ _STOP = frozenset("""the and for with that this not are was but has have from yo
 into its can will must should could would one two all any may also been being other only such then there these
 they what where while were does did shape shapes none true false self args kwargs return line file lib site
 packages python dist local usr home users anaconda envs src error value type object received expected got""".split())
+#: One spelling per dtype, so TF's names meet NumPy's and Keras's.
+_ALIASES = {"half": "float16", "double": "float64", "float": "float32"}
 #: Profile weight of a document's words: case prose (title, cause, fix, symptom) counts once per case,
 #: documents (messages as seen or reported) once per distinct wording.
 MAX_WORDS = 4000
@@ -35,7 +37,8 @@ def words(text: str) -> list[str]:
     """Lower-case words of a text; an identifier also gives its parts (``reset_states``: ``reset``, ``states``)."""
     out: list[str] = []
     for w in _WORD_RE.findall(text[:200_000]):
-        w = w.lower()
+        w = w.lower().removeprefix("dt_")  # TF's DT_HALF is NumPy's float16
+        w = _ALIASES.get(w, w)
         if w in _STOP:
             continue
         out.append(w)

@@ -16,8 +16,15 @@ from dataclasses import asdict, dataclass, field
 
 from lstm_atlas import versions
 from lstm_atlas.explain.index import Index, features
-from lstm_atlas.explain.wording import (dtypes_named, generation_of, layer_kind, mentions_recurrent, named_arguments,
-                                       steps_shown, target_output_difference)
+from lstm_atlas.explain.wording import (
+    dtypes_named,
+    generation_of,
+    layer_kind,
+    mentions_recurrent,
+    named_arguments,
+    steps_shown,
+    target_output_difference,
+)
 from lstm_atlas.normalise import message_template, split_traceback
 
 MAX_QUERY_CHARS = 200_000
@@ -43,6 +50,7 @@ GENERIC_PYTHON = re.compile(r"^(?:list index out of range|\w+ object is not (?:s
                             r"not enough values to unpack.*|"
                             r"[\w.]+\(\) missing <num> required positional arguments?: <name>)$")
 GENERIC_CAP = 0.8  # within 'likely', never 'match'
+SYMPTOM_CAP = 1.0
 #: Training that ran but diverged: progress lines with "loss: nan", which no exception explains.
 _NAN_LOSS_RE = re.compile(r"\bloss: (?:nan|inf)\b", re.I)
 _DIFF_RE = re.compile(r"<diff_(\w+)>")
@@ -185,7 +193,7 @@ STEP_EVIDENCE = 0.08
 OTHER_GENERATION = 0.96
 #: How much the paste's words (family profiles, lstm_atlas.explain.families) add to a family's nearness
 #: when no case is known; derived on wild/tune held out report by report.
-FAMILY_WORDS_WEIGHT = 0.3
+FAMILY_WORDS_WEIGHT = 0.45
 #: Documents this close to the best one decide the message's generation when none was asked.
 GENERATION_BAND = 0.03
 
@@ -288,6 +296,8 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
         score += 0.005 * min(len(words & context), 3)
         score += STEP_EVIDENCE * max((index.step_rarity(st) for st in qsteps & words), default=0.0)
         score = min(score, GENERIC_CAP if generic else 1.0)
+        if index.messages[i]["origin"] == "symptom":
+            score = min(score, SYMPTOM_CAP)
         # tie-breaks that never move a score between bands: the more specific pattern, the closer raw text
         specific = 0.006 * min(max((len(p.pattern) for p in matched), default=0), 120) / 120
         tie = 0.004 * fuzz.ratio(qmessage[:600], index.messages[i]["message"][:600]) / 100.0

@@ -143,3 +143,4 @@ def target_output_difference(message: str) -> str | None:
         return None
     target, output = ([d for d in part.split(",") if d.strip()] for part in m.groups())
     return "rank" if len(target) != len(output) else "features"
+
