@@ -28,8 +28,7 @@ they what where while were does did shape shapes none true false self args kwarg
 packages python dist local usr home users anaconda envs src error value type object received expected got""".split())
 #: One spelling per dtype, so TF's names meet NumPy's and Keras's.
 _ALIASES = {"half": "float16", "double": "float64", "float": "float32"}
-#: Profile weight of a document's words: case prose (title, cause, fix, symptom) counts once per case,
-#: documents (messages as seen or reported) once per distinct wording.
+#: Most words read from one text: a pasted log may be long, its evidence is not.
 MAX_WORDS = 4000
 
 
@@ -65,7 +64,10 @@ def paste_words(text: str) -> Counter:
 
 
 class FamilyProfiles:
-    """TF-IDF profiles of the families, built from the loaded index (so a report held out is left out)."""
+    """TF-IDF profiles of the families, built from the loaded index (so a report held out is left out).
+
+    A word counts once per case (its title, cause, fix and symptom) and once per distinct document wording.
+    """
 
     def __init__(self, cases: dict, messages: list[dict], family_messages: list[dict]):
         bags: dict[str, Counter] = defaultdict(Counter)
