@@ -181,10 +181,15 @@ def default_index_path() -> Path:
 
 # --- loading (the query path) ---------------------------------------------------------------
 
+def _singular(word: str) -> str:
+    """'kernels' and 'kernel', 'dimensions' and 'dimension' are one feature (releases reword plurals)."""
+    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")) else word
+
+
 def features(template: str) -> Counter:
     """Word uni- and bigrams of a template, without placeholders and stop words."""
     words = [w.lower() for w in _WORD_RE.findall(template)]
-    words = [w for w in words if w not in _PLACEHOLDERS and w not in _STOP]
+    words = [_singular(w) for w in words if w not in _PLACEHOLDERS and w not in _STOP]
     feats = Counter(words)
     feats.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
     return feats

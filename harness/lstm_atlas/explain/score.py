@@ -32,7 +32,7 @@ MAX_QUERY_CHARS = 200_000
 #: Score bands, re-derived on the wild corpus's tune split only, each report held out of the index
 #: (benchmarks/explain_wild.py prints the table; wild/frozen is never used for it). LIKELY_AT is the lowest
 #: threshold that maximises (reports with a case answered) + (unrelated reports rejected) on the 388 tune
-#: reports (87/95 answered, 120/131 rejected; 0.72 ties). MATCH_AT marks where the right family came first in
+#: reports (87/95 answered, 120/131 rejected). MATCH_AT marks where the right family came first in
 #: 96% of answers (76/79), against 7/8 between the two. Re-derive both when the corpus grows.
 MATCH_AT = 0.85
 LIKELY_AT = 0.71
