@@ -496,6 +496,11 @@ def test_the_common_cudnn_failure_without_a_case_names_the_cudnn_family(index):
     ("Input 0 of layer sequential_1 is incompatible with the layer", "model"),
     ("Input 0 of layer encoder1_ is incompatible with the layer", None),  # a custom name says nothing
     ("Data cardinality is ambiguous", None),
+    # no layer in the words: the first layer in the path of the graph node the op ran in
+    ("Incompatible shapes: [128,100] vs. [10]\n [[Node: gradients/batch_normalization_1/batchnorm/mul_1_grad/"
+     "BroadcastGradientArgs = BroadcastGradientArgs[T=DT_INT32]]]", "batchnormalization"),
+    ("Dimensions must be equal, but are 8 and 4 for '{{node sequential_1/lstm_1/lstm_cell_1/add}} = AddV2'",
+     "recurrent"),
 ])
 def test_layer_kind_reads_the_layer_a_message_names(message, kind):
     from lstm_atlas.explain.wording import layer_kind
@@ -515,3 +520,42 @@ def test_generation_of_versions():
 
     assert [generation_of("3.x"), generation_of("2.15"), generation_of(None, "2.16"), generation_of(None, "2.4"),
             generation_of(None, "1.15"), generation_of()] == ["3", "2", "3", "2", "2", None]
+
+
+def test_what_a_wording_names_that_its_template_hides():
+    from lstm_atlas.explain.wording import dtypes_named, named_arguments, steps_shown, target_output_difference
+
+    assert named_arguments("LSTMCell.call() missing 1 required positional argument: 'states'") == {"states"}
+    assert named_arguments("TypeError: missing a required argument: 'sequences'") == {"sequences"}
+    assert named_arguments("got an unexpected keyword argument 'return_state'") == {"return_state"}
+    assert dtypes_named("Input 'b' of 'MatMul' Op has type float16 that does not match type float32") == \
+        {"float16", "float32"}
+    assert dtypes_named("Qr[T=DT_HALF]; Tensor(\"x:0\", shape=(2,), dtype=int32)") == {"float16"}  # reprs skipped
+    assert target_output_difference("A target array with shape (60, 2) was passed for an output of shape "
+                                    "(None, 15, 2) while using as loss") == "rank"
+    assert target_output_difference("A target array with shape (60, 6) was passed for an output of shape "
+                                    "(None, 10) while using as loss") == "features"
+    assert target_output_difference("Data cardinality is ambiguous") is None
+    assert steps_shown('  File "lite.py", line 4, in convert\n    converter.convert()') >= {"convert"}
+    assert steps_shown("model.fit(x, y)") == {"fit"}
+
+
+def test_the_same_wording_naming_another_argument_is_another_cause(index):
+    assert explain("TypeError: missing a required argument: 'states'", index).matches[0].id == \
+        "lstmcell-called-without-states"
+    other = explain("TypeError: missing a required argument: 'sequences'", index)
+    assert not other.known or other.matches[0].id != "lstmcell-called-without-states"
+
+
+def test_the_same_wording_naming_other_dtypes_is_another_cause(index):
+    same = explain("Input 'b' of 'MatMul' Op has type float32 that does not match type int32 of argument 'a'.",
+                   index)
+    assert same.known and same.matches[0].id == "integer-declared-input-dtype"
+    other = explain("Input 'b' of 'MatMul' Op has type float16 that does not match type float32 of argument 'a'.",
+                    index)
+    assert not other.known
+
+
+def test_a_non_recurrent_layers_error_with_no_recurrent_layer_in_the_paste_is_not_a_case(index):
+    message = "ValueError: Input 0 is incompatible with layer conv1d_1: expected ndim=3, found ndim=4"
+    assert not explain(message, index).known

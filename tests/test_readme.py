@@ -170,3 +170,45 @@ def test_readme_count_of_cases_bounded_at_keras_3_12_is_the_library():
                    for spec in SpecifierSet(o["when"].get("keras", "")))
 
     assert stated == sum(bounded_at_3_12(c) for c in load_library(ROOT / "cases"))
+
+
+# --- explain's accuracy on the wild corpus, as recorded by benchmarks/explain_wild.py --record ------------
+
+_COUNTS = r"family top-3 \*\*(\d+) of (\d+)\*\* \((\d+)%\), unrelated rejected \*\*(\d+) of (\d+)\*\* \((\d+)%\)"
+
+
+def _accuracy_record() -> dict:
+    from lstm_atlas.files import read_json_file
+
+    return read_json_file(ROOT / "reports" / "explain-accuracy.json")
+
+
+def _check_counts(m: re.Match, counts: dict) -> None:
+    fam_hit, fam_n, fam_pct, rej_hit, rej_n, rej_pct = (int(g) for g in m.groups())
+    assert [fam_hit, fam_n] == counts["family_top3"] and [rej_hit, rej_n] == counts["unrelated_rejected"]
+    assert fam_pct == round(100 * fam_hit / fam_n) and rej_pct == round(100 * rej_hit / rej_n)
+
+
+def test_readme_explain_accuracy_is_the_recorded_leave_one_report_out_figure():
+    record = _accuracy_record()
+    _check_counts(_stated(r"Held out report by report on `wild/tune`: " + _COUNTS), record["tune_leave_one_report_out"])
+
+
+def test_readme_frozen_figure_is_the_recorded_one_or_says_it_is_not_measured():
+    record = _accuracy_record()
+    m = _stated(r"On `wild/frozen` \(never tuned on\): ([^.]*)\.")
+    if record.get("frozen") is None:
+        assert m.group(1) == "not measured yet"
+    else:
+        _check_counts(re.match(_COUNTS, m.group(1)) or pytest.fail(f"frozen figure not stated: {m.group(1)}"),
+                      record["frozen"])
+
+
+def test_recorded_explain_accuracy_is_not_stale():
+    """The recorded tune figure was derived from today's cases, matrix, tune corpus and scoring sources; after a
+    change to any of them, rerun ``benchmarks/explain_wild.py --no-frozen --record`` (and update README)."""
+    from lstm_atlas.explain.accuracy import inputs_digest
+
+    record = _accuracy_record()
+    assert record["inputs_digest"] == inputs_digest(ROOT / "cases", ROOT / "reports" / "merged.json", ROOT / "wild"), \
+        "reports/explain-accuracy.json is stale: run benchmarks/explain_wild.py --no-frozen --record"

@@ -14,8 +14,10 @@ corpus. Rules, printed with the figures by ``benchmarks/explain_wild.py``:
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from lstm_atlas.explain.index import Index
 from lstm_atlas.explain.score import Answer, explain
@@ -171,3 +173,30 @@ def table(summary: dict, title: str) -> str:
     for fam, r in summary["family"].items():
         row(f"  {fam}", r)
     return "\n".join(lines)
+
+
+#: The recorded figures README states (written by ``benchmarks/explain_wild.py --record``).
+RECORD_SCHEMA = "lstm-atlas-explain-accuracy"
+#: The sources whose change may move the figures: the scoring, the index and the corpus reader, the normaliser.
+_SOURCES = ("explain/accuracy.py", "explain/corpus.py", "explain/families.py", "explain/index.py",
+            "explain/score.py", "explain/wording.py", "normalise.py", "patterns.py")
+
+
+def inputs_digest(cases_dir, merged_path, wild_dir) -> str:
+    """SHA-256 of what the tune figures are derived from: the cases, the merged matrix, ``wild/tune`` (never
+    ``wild/frozen``) and the scoring sources. A recorded figure whose digest differs is stale."""
+    package = Path(__file__).resolve().parent.parent
+    files = sorted(Path(cases_dir).rglob("*.yaml")) + [Path(merged_path)] + \
+        sorted(Path(wild_dir, "tune").rglob("*.yaml")) + [package / s for s in _SOURCES]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + (f.read_bytes() if f.is_file() else b"") + b"\0")
+    return h.hexdigest()
+
+
+def headline(summary: dict) -> dict:
+    """The counts README states of a summary: family top-3 and unrelated rejected, each [hit, n]."""
+    a = summary["all"]
+    return {"family_top3": [a["family_top3"], a["family_n"]], "family_top1": [a["family_top1"], a["family_n"]],
+            "cased_top1": [a["cased_top1"], a["cased_n"]],
+            "unrelated_rejected": [a["unrelated_rejected"], a["unrelated_n"]]}

@@ -106,16 +106,17 @@ def public_report_counts(reports) -> dict[str, int]:
 
 
 def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "reports/merged.json",
-                wild_dir: str | Path | None = "wild") -> dict:
+                wild_dir: str | Path | None = "wild", splits=("tune", "frozen")) -> dict:
     """The explain index from the case library, the merged matrix and the wild corpus's tune split
-    (deterministic, no timestamps). The frozen split only counts towards "seen in N public reports"."""
+    (deterministic, no timestamps). The frozen split only counts towards "seen in N public reports";
+    ``splits=("tune",)`` leaves it unread (what a tuning run does, so frozen stays unseen)."""
     from lstm_atlas.case.library import load_library
     from lstm_atlas.explain.corpus import load_corpus
     from lstm_atlas.explain.snippet import render_variant
     from lstm_atlas.matrix.merge import read_merged
 
     cases = load_library(cases_dir)
-    reports = load_corpus(wild_dir, {c.id: c.spec["family"] for c in cases}) \
+    reports = load_corpus(wild_dir, {c.id: c.spec["family"] for c in cases}, splits=splits) \
         if wild_dir is not None and Path(wild_dir).is_dir() else []
     counts = public_report_counts(reports)
     merged = read_merged(merged_path, missing_ok=True) or {}
@@ -163,7 +164,8 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
         messages += [reported_document(r) for r in reports if r.case == case.id and r.split == "tune"]
     # a failure mode with no case (proposed, not reproducible here) still names its family among the nearest
     family_messages = [{"family": r.family, "template": message_template(r.message), "report": r.id,
-                        "source": r.url, "reason": r.reason} for r in reports if r.split == "tune" and r.family_only]
+                        "source": r.url, "reason": r.reason, "message": r.message[:600]}
+                       for r in reports if r.split == "tune" and r.family_only]
     return {"schema": INDEX_SCHEMA, "schema_version": INDEX_VERSION, "environments": out_envs,
             "cases": out_cases, "messages": messages, "family_messages": family_messages}
 
@@ -179,10 +181,15 @@ def default_index_path() -> Path:
 
 # --- loading (the query path) ---------------------------------------------------------------
 
+def _singular(word: str) -> str:
+    """'kernels' and 'kernel', 'dimensions' and 'dimension' are one feature (releases reword plurals)."""
+    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")) else word
+
+
 def features(template: str) -> Counter:
     """Word uni- and bigrams of a template, without placeholders and stop words."""
     words = [w.lower() for w in _WORD_RE.findall(template)]
-    words = [w for w in words if w not in _PLACEHOLDERS and w not in _STOP]
+    words = [_singular(w) for w in words if w not in _PLACEHOLDERS and w not in _STOP]
     feats = Counter(words)
     feats.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
     return feats
@@ -253,6 +260,23 @@ class Index:
         self.generations = [doc_generations(m, self.envs) for m in self.messages]
         self.layer_kinds = [layer_kind(m["message"]) for m in self.messages]
         self._patterns: dict[str, list] = {}
+        self._profiles = None
+        self._step_counts: Counter | None = None
+
+    def step_rarity(self, step: str) -> float:
+        """How rare a run step is among the cases, 0 (all have it) to 1 (one has it): log(N/n) / log(N)."""
+        if self._step_counts is None:
+            self._step_counts = Counter(w for c in self.cases.values() for w in set(c["words"]))
+        n, total = self._step_counts.get(step, 0), len(self.cases)
+        return math.log(total / n) / math.log(total) if n and total > 1 else 0.0
+
+    def family_profiles(self):
+        """The families' word profiles (built on first use: only a "no known case" answer reads them)."""
+        if self._profiles is None:
+            from lstm_atlas.explain.families import FamilyProfiles
+
+            self._profiles = FamilyProfiles(self.cases, self.messages, self.family_messages)
+        return self._profiles
 
     def patterns(self, cid: str) -> list:
         """The case's own expect.match regexes, compiled by RE2 on first use (compiling all costs 50 ms).

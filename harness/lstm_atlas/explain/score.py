@@ -16,16 +16,24 @@ from dataclasses import asdict, dataclass, field
 
 from lstm_atlas import versions
 from lstm_atlas.explain.index import Index, features
-from lstm_atlas.explain.wording import generation_of, layer_kind
+from lstm_atlas.explain.wording import (
+    dtypes_named,
+    generation_of,
+    layer_kind,
+    mentions_recurrent,
+    named_arguments,
+    steps_shown,
+    target_output_difference,
+)
 from lstm_atlas.normalise import message_template, split_traceback
 
 MAX_QUERY_CHARS = 200_000
 
 #: Score bands, re-derived on the wild corpus's tune split only, each report held out of the index
-#: (benchmarks/explain_wild.py prints the table; wild/frozen is never used for it). LIKELY_AT is the
-#: threshold that maximised (reports with a case answered) + (unrelated reports rejected) on the first 263
-#: tune reports (73/81 answered, 75/79 rejected). MATCH_AT marks where the right family came first in 94%
-#: of answers (61/65), against 6/8 between the two. Re-derive both when the corpus grows.
+#: (benchmarks/explain_wild.py prints the table; wild/frozen is never used for it). LIKELY_AT is the lowest
+#: threshold that maximises (reports with a case answered) + (unrelated reports rejected) on the 388 tune
+#: reports (87/95 answered, 120/131 rejected). MATCH_AT marks where the right family came first in
+#: 96% of answers (76/79), against 7/8 between the two. Re-derive both when the corpus grows.
 MATCH_AT = 0.85
 LIKELY_AT = 0.71
 #: A case's regexes are tried only where the text already resembles one of its messages.
@@ -42,6 +50,7 @@ GENERIC_PYTHON = re.compile(r"^(?:list index out of range|\w+ object is not (?:s
                             r"not enough values to unpack.*|"
                             r"[\w.]+\(\) missing <num> required positional arguments?: <name>)$")
 GENERIC_CAP = 0.8  # within 'likely', never 'match'
+SYMPTOM_CAP = 1.0
 #: Training that ran but diverged: progress lines with "loss: nan", which no exception explains.
 _NAN_LOSS_RE = re.compile(r"\bloss: (?:nan|inf)\b", re.I)
 _DIFF_RE = re.compile(r"<diff_(\w+)>")
@@ -166,10 +175,25 @@ def _context_factor(index: Index, doc: dict, qexc: str | None, tf, keras, device
     return factor
 
 
-#: A document whose message names another kind of layer than the pasted one (conv2d vs an LSTM).
+#: A document whose message names another kind of layer than the pasted one (conv2d vs an LSTM); also a case
+#: whose model has no layer of the kind the message names when nothing in the paste names a recurrent layer.
 OTHER_LAYER = 0.7
+#: The identical wording naming another missing or unexpected argument ('states' vs 'units') is another cause:
+#: on wording alone it stays below the 'likely' band.
+OTHER_ARGUMENT = 0.65
+#: The same for another pair of dtypes ("float16 does not match float32" is not "float32 does not match int32");
+#: lists of allowed dtypes (more than three) are not compared.
+OTHER_DTYPE = 0.65
+#: Labels with another number of axes than the output (return_sequences) against another last axis (classes).
+OTHER_TARGET_SHAPE = 0.65
+#: How much a step the traceback shows failing (convert, save, load, predict) adds to a case whose run has it,
+#: times the step's rarity among cases (fit, in most cases, adds next to nothing).
+STEP_EVIDENCE = 0.08
 #: A document of the other Keras generation than the message's (asked, or read off its best documents).
 OTHER_GENERATION = 0.96
+#: How much the paste's words (family profiles, lstm_atlas.explain.families) add to a family's nearness
+#: when no case is known; derived on wild/tune held out report by report.
+FAMILY_WORDS_WEIGHT = 0.45
 #: Documents this close to the best one decide the message's generation when none was asked.
 GENERATION_BAND = 0.03
 
@@ -224,16 +248,34 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     narrowing = bool(tf or keras or device)
     generic = bool(GENERIC_PYTHON.match(qtemplate)) and not {"keras", "tensorflow", "tf_keras"} & context
     qmarks = _cause_marks(qtemplate)
+    qsteps = steps_shown(text) if STEP_EVIDENCE else frozenset()
     sims: dict[int, float] = {}
     for i, doc in enumerate(index.messages):
         sim = _similarity(index, qvec, qtemplate, i) * _context_factor(index, doc, qexc, tf, keras, device)
         sims[i] = sim * _disagreement(qmarks, doc["template"])
     qkind = layer_kind(qmessage)
     if qkind and qkind != "model":
+        # the message is about a layer of another kind and nothing in the paste names a recurrent one
+        foreign = OTHER_LAYER if qkind != "recurrent" and not mentions_recurrent(text) else 1.0
         for i, kind in enumerate(index.layer_kinds):
             # a Conv2D's rank check is not an LSTM's (a model's input check may be either: only for non-LSTM)
             if kind and kind != qkind and (qkind != "recurrent" or kind != "model"):
                 sims[i] *= OTHER_LAYER
+            elif not kind and foreign < 1.0 and qkind not in index.cases[index.messages[i]["case"]]["words"]:
+                sims[i] *= foreign
+    qargs, qdtypes, qtarget = named_arguments(qmessage), dtypes_named(qmessage), target_output_difference(qmessage)
+    qdtypes = qdtypes if len(qdtypes) <= 3 else frozenset()
+    if qargs or qdtypes or qtarget:
+        for i, doc in enumerate(index.messages):
+            dargs = named_arguments(doc["message"]) if qargs else None
+            if dargs and not dargs & qargs:
+                sims[i] *= OTHER_ARGUMENT
+            ddtypes = dtypes_named(doc["message"]) if qdtypes else None
+            if ddtypes and len(ddtypes) <= 3 and ddtypes != qdtypes:
+                sims[i] *= OTHER_DTYPE
+            dtarget = target_output_difference(doc["message"]) if qtarget else None
+            if dtarget and dtarget != qtarget:
+                sims[i] *= OTHER_TARGET_SHAPE
     generation = _query_generation(index, sims, tf, keras)
     if generation:
         for i, gens in enumerate(index.generations):
@@ -252,7 +294,10 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
             score = max(score, 0.75 + 0.25 * sim)
         words = set(index.cases[cid]["words"])
         score += 0.005 * min(len(words & context), 3)
+        score += STEP_EVIDENCE * max((index.step_rarity(st) for st in qsteps & words), default=0.0)
         score = min(score, GENERIC_CAP if generic else 1.0)
+        if index.messages[i]["origin"] == "symptom":
+            score = min(score, SYMPTOM_CAP)
         # tie-breaks that never move a score between bands: the more specific pattern, the closer raw text
         specific = 0.006 * min(max((len(p.pattern) for p in matched), default=0), 120) / 120
         tie = 0.004 * fuzz.ratio(qmessage[:600], index.messages[i]["message"][:600]) / 100.0
@@ -265,6 +310,13 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     family_scores, uncased = _family_scores(index, qvec, qtemplate, qmarks)
     for fam, sim in family_scores.items():
         families[fam] = max(families.get(fam, 0.0), sim)
+    top_score = max((s[1] for s in scored), default=0.0)
+    if top_score < LIKELY_AT:  # "no known case": the paste's words weigh in on which families are nearest
+        from lstm_atlas.explain.families import paste_words
+
+        profile = index.family_profiles().scores(paste_words(text))
+        families = {f: min(1.0, families.get(f, 0.0) + FAMILY_WORDS_WEIGHT * profile.get(f, 0.0))
+                    for f in set(families) | set(profile)}
     nearest = sorted(families.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     groups: list[list[tuple]] = []
     for entry in scored:

@@ -48,13 +48,13 @@ _OTHER_LAYERS = {
     "lambda", "timedistributed", "cropping2d", "spatialdropout1d", "gaussiannoise"}
 
 
-def layer_kind(message: str) -> str | None:
-    """The kind of the layer whose check a message reports ('recurrent', 'model', or a layer class such as
-    'conv2d'); None when it names none or only a custom name ('encoder1')."""
-    found = _LAYER_NAME_RE.search(message[:2000])
-    if not found:
-        return None
-    name = re.sub(r"(?:_\d+)+$", "", next(g for g in found.groups() if g).lower())
+#: A TF graph node named in a message: "[[Node: gradients/batch_normalization_1/batchnorm/mul_1_grad/...",
+#: "{{node sequential/lstm/lstm_cell/MatMul}}", "for 'lstm_1/transpose_1' (op: ...".
+_NODE_RE = re.compile(r"(?:\[\[Node: |\{\{node |\bfor ')([\w/.\-]+)")
+
+
+def _kind_of_name(name: str) -> str | None:
+    name = re.sub(r"(?:_\d+)+$", "", name.lower())
     for candidate in (name.replace("_", ""), name.split("_")[0]):
         if candidate in _RECURRENT:
             return "recurrent"
@@ -63,3 +63,84 @@ def layer_kind(message: str) -> str | None:
         if candidate in _OTHER_LAYERS:
             return candidate
     return None
+
+
+def layer_kind(message: str) -> str | None:
+    """The kind of the layer whose check a message reports ('recurrent', 'model', or a layer class such as
+    'conv2d'); None when it names none or only a custom name ('encoder1'). Without a layer named in the
+    words, the first layer in the path of a graph node the message names (its op ran in that layer)."""
+    found = _LAYER_NAME_RE.search(message[:2000])
+    if found:
+        return _kind_of_name(next(g for g in found.groups() if g))
+    node = _NODE_RE.search(message[:2000])
+    if node:
+        for part in node.group(1).split("/"):
+            kind = _kind_of_name(part)
+            if kind and kind != "model":
+                return kind
+    return None
+
+
+#: Words that say a recurrent layer is involved, anywhere in a paste (frames, code, node names).
+_RECURRENT_WORD_RE = re.compile(r"lstm|gru|rnn|bidirectional|recurrent|cudnn", re.I)
+
+
+def mentions_recurrent(text: str) -> bool:
+    """Whether a paste names a recurrent layer anywhere (its frames and code lines included)."""
+    return bool(_RECURRENT_WORD_RE.search(text[:200_000]))
+
+
+#: The argument a message names as missing or unexpected: "missing 1 required positional argument: 'states'",
+#: "missing a required argument: 'sequences'", "got an unexpected keyword argument 'return_state'".
+_NAMED_ARGUMENT_RE = re.compile(r"(?:missing (?:\d+|a) required (?:positional |keyword-only )?arguments?:?|"
+                                r"unexpected keyword argument) ['\"]?(\w+)")
+
+
+def named_arguments(message: str) -> frozenset:
+    """The argument names a message reports missing or unexpected (the template hides them as <name>)."""
+    return frozenset(_NAMED_ARGUMENT_RE.findall(message[:4000]))
+
+
+#: The step of a run a traceback shows failing, read off its frames and code (a case's ``run`` steps).
+_STEP_RES = {
+    "convert": re.compile(r"converter|tflite|lite[/\\.]python|ConverterError|tensorflowjs|\bconvert\b", re.I),
+    "save": re.compile(r"\.save\(|save_model|save_weights|ModelCheckpoint|saving[/\\]", re.I),
+    "load": re.compile(r"load_model|load_weights", re.I),
+    "predict": re.compile(r"\bpredict(?:_on_batch|_step|_function)?\b", re.I),
+    "fit": re.compile(r"\bfit\b|train_function|train_step", re.I),
+}
+
+
+def steps_shown(text: str) -> frozenset:
+    """The run steps (convert, save, load, predict, fit) a paste's frames, code or message name."""
+    head = text[:200_000]
+    return frozenset(step for step, pattern in _STEP_RES.items() if pattern.search(head))
+
+
+#: dtype names as TF, NumPy and Keras write them, to one spelling each ("DT_HALF", "half": float16).
+_DTYPE_WORD_RE = re.compile(r"\b(?:DT_)?(u?int(?:8|16|32|64)|float(?:16|32|64)|bfloat16|half|double|bool|"
+                            r"string|complex(?:64|128))\b", re.I)
+_DTYPE_ALIASES = {"half": "float16", "double": "float64"}
+#: dtypes in a tensor's repr ("Tensor(..., dtype=float32)") describe the value, not the clash the message reports.
+_REPR_DTYPE_RE = re.compile(r"dtype=\w+")
+
+
+def dtypes_named(message: str) -> frozenset:
+    """The dtypes a message names outside tensor reprs (the template hides them as <dtype>)."""
+    text = _REPR_DTYPE_RE.sub(" ", message[:4000])
+    return frozenset(_DTYPE_ALIASES.get(d.lower(), d.lower()) for d in _DTYPE_WORD_RE.findall(text))
+
+
+_TARGET_OUTPUT_RE = re.compile(r"target array with shape \(([^()]*)\) was passed for an output of shape \(([^()]*)\)")
+
+
+def target_output_difference(message: str) -> str | None:
+    """Keras 2's "A target array with shape X was passed for an output of shape Y": 'rank' when the labels
+    have another number of axes than the output (a sequence output against per-sample labels), else
+    'features' (another last axis); None for other messages."""
+    m = _TARGET_OUTPUT_RE.search(message[:4000])
+    if not m:
+        return None
+    target, output = ([d for d in part.split(",") if d.strip()] for part in m.groups())
+    return "rank" if len(target) != len(output) else "features"
+
