@@ -61,7 +61,14 @@ def item_bytes(name: str) -> int:
 def numpy_type(name: str):
     """The numpy type a case dtype builds with, imported on first use."""
     module, attr = DTYPE_TABLE[name].numpy.rsplit(".", 1)
-    return getattr(importlib.import_module(module), attr)
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError:
+        if name != "bfloat16":
+            raise
+        from lstm_atlas.engine.compat import bfloat16_numpy_type  # TF <= 2.13 has no ml_dtypes
+
+        return bfloat16_numpy_type()
 
 
 def code(name: str) -> str:
