@@ -86,7 +86,7 @@ def test_a_triaged_signature_is_explained_by_its_case_only_for_examples_of_its_k
     triage = folder / "triage.yaml"
     triage.write_text(yaml.safe_dump([{"signature": "IndexError: list index out of range",
                                        "disposition": "duplicate", "case": CASE, "reason": "r"}]), "utf-8")
-    assert load_triage(triage) == {"IndexError: list index out of range": {CASE}}
+    assert load_triage(triage) == {"IndexError list index out of range": {CASE}}
     run(folder, triage)
     data = json.loads((folder / "fuzz" / "tf221" / "map.json").read_text("utf-8"))
     # the case runs predict: the predict example is credited, the call example is not
@@ -127,3 +127,14 @@ def test_bad_triage_rows_are_refused(tmp_path):
     path.write_text(yaml.safe_dump([{"signature": "X: y", "disposition": "case"}]), "utf-8")
     with pytest.raises(InputError, match=r"\[0\]: case"):
         load_triage(path)
+
+
+def test_a_triage_row_written_with_an_older_normaliser_still_finds_its_signature():
+    from lstm_atlas.fuzz.oracle import triage_key
+
+    then = "TypeError: int<shape> argument must be a <dtype>, a bytes-like <dtype> or a real number, not <name>"
+    now = "TypeError: int() argument must be a <dtype>, a bytes-like <dtype> or a real number, not <name>"
+    assert triage_key(then) == triage_key(now)
+    assert triage_key("InvalidArgumentError: slice index <num> of dimension <num> out of bounds. [Op:StridedSlice]") \
+        == triage_key("InvalidArgumentError: slice index <num> of dimension <num> out of bounds.")
+    assert triage_key(now) != triage_key("TypeError: float() argument must be a string or a real number")

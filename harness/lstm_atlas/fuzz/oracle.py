@@ -84,8 +84,19 @@ def load_allow(path: str | Path | None = ALLOW_FILE) -> list[dict]:
     return out
 
 
+_LOOSE_PARTS_RE = re.compile(r"<[^<>]*>|\[Op:\w+\]|\{\{[^{}]*\}\}")
+_NON_LETTERS_RE = re.compile(r"[^A-Za-z]+")
+
+
+def triage_key(sig: str) -> str:
+    """A signature's words alone: the placeholders, op names and punctuation a normaliser change may
+    spell differently (``int<shape> argument`` then, ``int() argument`` now) are left out, so a triage
+    row written with an older normaliser still finds its signature."""
+    return " ".join(_NON_LETTERS_RE.sub(" ", _LOOSE_PARTS_RE.sub(" ", sig)).split())
+
+
 def load_triage(path: str | Path | None = PUBLISHED_TRIAGE) -> dict[str, set[str]]:
-    """signature -> case ids, from the triage rows whose disposition names a case."""
+    """:func:`triage_key` of a signature -> case ids, from the triage rows whose disposition names a case."""
     if path is None or not Path(path).exists():
         return {}
     rows = yaml.safe_load(Path(path).read_text("utf-8")) or []
@@ -98,7 +109,7 @@ def load_triage(path: str | Path | None = PUBLISHED_TRIAGE) -> dict[str, set[str
         if row.get("disposition") in CASE_DISPOSITIONS:
             if not isinstance(row.get("case"), str) or not row["case"]:
                 raise InputError(f"{path}: [{i}]: case: a {row['disposition']} row names its case")
-            out.setdefault(row["signature"], set()).add(row["case"])
+            out.setdefault(triage_key(row["signature"]), set()).add(row["case"])
     return out
 
 
@@ -186,7 +197,7 @@ class Oracle:
             reasons.extend(f"observed:{c}" for c in sorted(self.by_signature.get(sig, ())))
         # a triaged signature names the case a person judged it to be (crash and timeout rows too);
         # a case that is gone from the library explains nothing
-        reasons.extend(f"triage:{c}" for c in sorted(self.triaged.get(sig, ())) if c in self.kinds)
+        reasons.extend(f"triage:{c}" for c in sorted(self.triaged.get(triage_key(sig), ())) if c in self.kinds)
         reasons = [r for r in reasons if self._of_kind(r.split(":", 1)[1], outcome, traits)]
         reasons.extend(f"allow:{a['reason']}" for a in self.allow if a["pattern"].search(sig))
         return sorted(set(reasons))
