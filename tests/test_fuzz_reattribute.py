@@ -117,7 +117,8 @@ def test_a_map_without_raw_outcomes_or_missing_an_example_is_refused_on_one_line
         run(folder)
     data["outcomes"].pop(example_key(RUNS[0][0]))
     path.write_text(json.dumps(data), "utf-8")
-    code = main(["fuzz", "reattribute", str(folder / "fuzz"), "--cases", str(folder / "cases")])
+    code = main(["fuzz", "reattribute", str(folder / "fuzz"), "--cases", str(folder / "cases"),
+                 "--publish-candidates", str(folder / "candidates")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "no outcome for 1 corpus examples" in err and "\n" not in err
 
@@ -138,3 +139,15 @@ def test_a_triage_row_written_with_an_older_normaliser_still_finds_its_signature
     assert triage_key("InvalidArgumentError: slice index <num> of dimension <num> out of bounds. [Op:StridedSlice]") \
         == triage_key("InvalidArgumentError: slice index <num> of dimension <num> out of bounds.")
     assert triage_key(now) != triage_key("TypeError: float() argument must be a string or a real number")
+
+
+def test_each_signature_left_unexplained_gets_one_candidate_which_validates(folder):
+    from lstm_atlas.case.validate import load_case
+
+    reattribute(folder / "fuzz", cases_dir=folder / "cases", merged=None, allow=None, triage=None,
+                candidates_dir=folder / "candidates")
+    written = sorted((folder / "candidates" / "tf221").glob("fuzz-*.yaml"))
+    assert len(written) == 1 and "indexerror" in written[0].name  # 'list index out of range', twice
+    assert load_case(written[0]).id == written[0].stem
+    data = json.loads((folder / "fuzz" / "tf221" / "map.json").read_text("utf-8"))
+    assert data["summary"]["candidates"] == 1

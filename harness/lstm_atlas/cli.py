@@ -195,13 +195,15 @@ def _cmd_fuzz(args) -> int:
 def _fuzz_reattribute(args) -> int:
     from lstm_atlas.fuzz.reattribute import reattribute
 
-    result = reattribute(args.dir or args.publish_dir, cases_dir=args.cases, merged=args.merged)
+    result = reattribute(args.dir or args.publish_dir, cases_dir=args.cases, merged=args.merged,
+                         candidates_dir=args.publish_candidates)
     for data in result["maps"]:
         s = data["summary"]
         share = f"{100 * s['explained_by_case_share']:.1f}%" if s["explained_by_case_share"] is not None else "-"
         state = "rewritten" if data["env"] in result["changed"] else "unchanged"
         print(f"{data['env']}: {s['failing_examples']} failing, {s['explained_by_case']} explained by a case "
-              f"({share}), {s['explained_by_allow']} allowed, {s['unexplained_examples']} unexplained ({state})")
+              f"({share}), {s['explained_by_allow']} allowed, {s['unexplained_examples']} unexplained, "
+              f"{s['candidates']} candidates ({state})")
     print(f"{len(result['changed'])} maps rewritten, {len(result['unchanged'])} unchanged")
     return 0
 

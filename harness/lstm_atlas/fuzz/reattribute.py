@@ -27,8 +27,12 @@ RUN_FIELDS = ("models_reused", "wall_seconds", "examples_per_second", "by_step",
 KEPT_FIELDS = ("environment", "profile", "seed", "started", "updated", "complete", "interrupted", "attributed")
 
 
-def reattribute_map(data: dict, entries: list[dict], corpus: str, oracle: Oracle) -> dict:
-    """The map ``data`` attributed again by ``oracle`` over the corpus ``entries`` (``[{id, example}]``)."""
+def reattribute_map(data: dict, entries: list[dict], corpus: str, oracle: Oracle,
+                    candidates_dir: Path | None = None) -> dict:
+    """The map ``data`` attributed again by ``oracle`` over the corpus ``entries`` (``[{id, example}]``).
+
+    With ``candidates_dir``, each signature that some example leaves unexplained gets a candidate case
+    there (``<dir>/<env>/fuzz-*.yaml``, from its first example), written only when new or changed."""
     outcomes = data.get("outcomes") or {}
     missing = [e["id"] for e in entries if e["id"] not in outcomes]
     if missing:
@@ -36,6 +40,7 @@ def reattribute_map(data: dict, entries: list[dict], corpus: str, oracle: Oracle
                          f"(first {missing[0]}); replay this environment")
     fmap = FuzzMap(data["environment"], data.get("profile") or "replay", data.get("seed"), corpus=corpus,
                    family_of=oracle.family_of)
+    first: dict[str, dict] = {}
     for entry in replay_order(entries):
         stored = outcomes[entry["id"]]
         if not isinstance(stored.get("raw"), dict):
@@ -46,6 +51,11 @@ def reattribute_map(data: dict, entries: list[dict], corpus: str, oracle: Oracle
         record = fmap.add(entry["example"], outcome, oracle.explain(outcome, entry["example"]))
         if record["minimal_example"] is None:
             record["minimal_example"] = entry["example"]
+            first[record["signature"]] = outcome
+    if candidates_dir is not None:
+        for sig, record in fmap.signatures.items():
+            if record["explained_count"] < record["count"] and record["status"] in ("raised", "crash", "timeout"):
+                record["candidate"] = _write_candidate(candidates_dir, record, first[sig], data["environment"])
     new = fmap.to_json()
     for key in KEPT_FIELDS:
         if key in data:
@@ -56,13 +66,26 @@ def reattribute_map(data: dict, entries: list[dict], corpus: str, oracle: Oracle
     return new
 
 
+def _write_candidate(directory: Path, record: dict, outcome: dict, environment: dict) -> str:
+    """The signature's candidate case file (unchanged files are left alone); returns its path."""
+    from lstm_atlas.fuzz.candidates import build_candidate, write_candidate
+    from lstm_atlas.versions import env_key
+
+    case = build_candidate(record["signature"], record["first_example"], outcome, environment, record["count"])
+    folder = Path(directory) / env_key(environment)
+    path = folder / f"{case['id']}.yaml"
+    if path.exists():
+        return str(path)  # written before: its text may already carry a reviewer's notes
+    return str(write_candidate(folder, case))
+
+
 def _oracle_env(environment: dict) -> dict:
     """The environment as :func:`~lstm_atlas.engine.match.effective_expectation` reads it (a replay runs on CPU)."""
     return dict(environment, device_kind="cpu")
 
 
 def reattribute(fuzz_dir: str | Path, cases_dir: str | Path = "cases", merged="reports/merged.json",
-                allow=ALLOW_FILE, triage=None) -> dict:
+                allow=ALLOW_FILE, triage=None, candidates_dir: str | Path | None = None) -> dict:
     """Re-attribute every map under ``fuzz_dir``; returns ``{"changed": [env...], "unchanged": [...],
     "maps": [map...], "written": [path...]}``. The index is rebuilt when any map changed."""
     from lstm_atlas.case.library import load_library
@@ -78,7 +101,8 @@ def reattribute(fuzz_dir: str | Path, cases_dir: str | Path = "cases", merged="r
             raise InputError(f"{fuzz_dir}: no {MAP_SCHEMA} maps (*/map.json) to re-attribute")
         for data in maps:
             oracle = Oracle.from_library(library, _oracle_env(data["environment"]), merged, allow, triage)
-            new = reattribute_map(data, corpus["examples"], corpus["corpus"], oracle)
+            new = reattribute_map(data, corpus["examples"], corpus["corpus"], oracle,
+                                  Path(candidates_dir) if candidates_dir is not None else None)
             if new == data:
                 result["unchanged"].append(data["env"])
                 result["maps"].append(data)
