@@ -325,7 +325,7 @@ def read_maps(fuzz_dir: str | Path) -> list[dict]:
 
 
 SUMMARY_KEYS = ("corpus", "examples", "ok_examples", "nonfinite_examples", "failing_examples", "explained_by_case",
-                "explained_by_allow", "unexplained_examples", "distinct_signatures", "suspected_bugs",
+                "explained_by_allow", "unexplained_examples", "distinct_signatures", "candidates", "suspected_bugs",
                 "examples_per_second")
 
 
