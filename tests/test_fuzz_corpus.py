@@ -105,3 +105,23 @@ def test_replay_of_a_missing_or_damaged_corpus_is_one_line_and_exit_2(tmp_path, 
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 2 and "no such corpus" in err[0] and "examples: expected a list" in err[1], err
     assert not list(tmp_path.glob("*/map.json"))  # refused before anything ran or was written
+
+
+def test_a_dataset_of_a_scalar_is_dropped_as_an_artefact_with_its_reason_and_never_drawn():
+    from hypothesis import given, settings
+
+    from lstm_atlas.fuzz.strategies import examples
+
+    scalar = dict(ex(shape=()), input={"shape": [], "dtype": "float32", "container": "dataset"})
+    corpus = make_corpus([ex(), scalar], [])
+    assert [e["id"] for e in corpus["examples"]] == [example_key(ex())]
+    assert corpus["dropped"][0]["id"] == example_key(scalar) and "Unbatching" in corpus["dropped"][0]["reason"]
+    # merging keeps the record, and the corpus id is the kept examples' alone
+    assert merge(corpus)["dropped"] == corpus["dropped"] and corpus["corpus"] == make_corpus([ex()], [])["corpus"]
+
+    @settings(max_examples=200, database=None, deadline=None)
+    @given(examples(container_names=("dataset", "ndarray")))
+    def never_drawn(example):
+        assert example["input"]["shape"] or example["input"]["container"] != "dataset"
+
+    never_drawn()

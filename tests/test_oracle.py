@@ -132,7 +132,7 @@ def test_keras2_tensor_reprs_and_dtype_lists_collapse():
 
 
 def test_a_crash_case_explains_crashes(library):
-    oracle = Oracle.from_library(library, ENV_221, merged=None, allow=None)
+    oracle = Oracle.from_library(library, ENV_221, merged=None, allow=None, triage=None)
     reasons = oracle.explain({"status": "crash", "detail": "interpreter died (SIGABRT)"})
     assert "case:masking-recurrent-dropout-zero-features-aborts" in reasons
     assert oracle.explain({"status": "timeout", "detail": "no answer within 30 s"}) == []

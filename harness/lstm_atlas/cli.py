@@ -181,6 +181,8 @@ def _cmd_fuzz(args) -> int:
             raise InputError(f"{name} must be a positive number, not {value}")
     if args.action == "replay":
         return _fuzz_replay(args)
+    if args.action == "reattribute":
+        return _fuzz_reattribute(args)
     for name, given, known in (("--layers", split(args.layers), strategies.LAYER_KINDS),
                                ("--steps", split(args.steps), strategies.STEPS)):
         unknown = [g for g in given or [] if g not in known]
@@ -204,6 +206,22 @@ def _cmd_fuzz(args) -> int:
         pc = data["published_corpus"]
         print(f"published: corpus {pc['corpus']} ({pc['examples']} examples) in {pc['path']}; candidates in "
               f"{Path(args.publish_candidates) / data['env']}/")
+    return 0
+
+
+def _fuzz_reattribute(args) -> int:
+    from lstm_atlas.fuzz.reattribute import reattribute
+
+    result = reattribute(args.dir or args.publish_dir, cases_dir=args.cases, merged=args.merged,
+                         candidates_dir=args.publish_candidates)
+    for data in result["maps"]:
+        s = data["summary"]
+        share = f"{100 * s['explained_by_case_share']:.1f}%" if s["explained_by_case_share"] is not None else "-"
+        state = "rewritten" if data["env"] in result["changed"] else "unchanged"
+        print(f"{data['env']}: {s['failing_examples']} failing, {s['explained_by_case']} explained by a case "
+              f"({share}), {s['explained_by_allow']} allowed, {s['unexplained_examples']} unexplained, "
+              f"{s['candidates']} candidates ({state})")
+    print(f"{len(result['changed'])} maps rewritten, {len(result['unchanged'])} unchanged")
     return 0
 
 
@@ -308,8 +326,11 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("fuzz", help="map the error surface of the recurrent layers with Hypothesis; "
                                     "`fuzz replay` runs the committed corpus on this environment")
-    p.add_argument("action", nargs="?", default="generate", choices=["generate", "replay"],
-                   help="generate (default): Hypothesis examples; replay: every example of --corpus")
+    p.add_argument("action", nargs="?", default="generate", choices=["generate", "replay", "reattribute"],
+                   help="generate (default): Hypothesis examples; replay: every example of --corpus; "
+                        "reattribute: recompute the maps in DIR (default --publish-dir) from their stored "
+                        "outcomes with the current cases, allow file and triage record (no TensorFlow)")
+    p.add_argument("dir", nargs="?", help="reattribute: the folder of maps (default: --publish-dir)")
     p.add_argument("--profile", default="ci", choices=["ci", "explore"],
                    help="ci: derandomised, 40 examples; explore: random, long, with an example database")
     p.add_argument("--examples", type=int, help="example budget (default: the profile's; replay: the whole corpus)")

@@ -60,6 +60,14 @@ def item_bytes(name: str) -> int:
 @lru_cache(maxsize=None)
 def numpy_type(name: str):
     """The numpy type a case dtype builds with, imported on first use."""
+    if name == "bfloat16":
+        # the bfloat16 this TensorFlow converts: TF <= 2.13 has its own and refuses ml_dtypes' (or lacks it)
+        try:
+            from lstm_atlas.engine.compat import bfloat16_numpy_type
+
+            return bfloat16_numpy_type()
+        except ImportError:  # no TensorFlow here: ml_dtypes' type is what TF 2.14+ would take
+            pass
     module, attr = DTYPE_TABLE[name].numpy.rsplit(".", 1)
     return getattr(importlib.import_module(module), attr)
 

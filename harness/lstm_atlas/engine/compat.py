@@ -137,6 +137,12 @@ def set_seed(seed: int) -> None:
     keras().utils.set_random_seed(seed)
 
 
+def bfloat16_numpy_type():
+    """The numpy bfloat16 type this TensorFlow converts: ml_dtypes' from TF 2.14, TF's own before (TF 2.13
+    neither needs nor installs ml_dtypes)."""
+    return tf().bfloat16.as_numpy_dtype
+
+
 def pad_sequences(sequences, **kwargs):
     k = keras()
     utils = getattr(k, "utils", None)

@@ -11,7 +11,10 @@ Format (``reports/fuzz/corpus.json``)::
 
     {"schema": "lstm-atlas-fuzz-corpus", "schema_version": 1, "corpus": "<id>",
      "sources": [{"env": "tf221", "seed": 1, "examples": 800}, ...],
-     "examples": [{"id": "<example id>", "example": {...}}, ...]}
+     "examples": [{"id": "<example id>", "example": {...}}, ...],
+     "dropped": [{"id": "<example id>", "reason": "..."}, ...]}
+
+``dropped`` (optional) lists examples left out as harness artefacts (:data:`ARTEFACTS`), with why.
 
 An example's id is :func:`~lstm_atlas.fuzz.strategies.example_key` (a hash of its canonical JSON),
 the corpus id a hash of its sorted examples: the same examples give the same ids in any process.
@@ -43,11 +46,35 @@ def corpus_id(examples: list[dict]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def make_corpus(examples: list[dict], sources: list[dict]) -> dict:
+#: Inputs the harness cannot build as the example asks, so their outcome says nothing about a layer:
+#: (test, reason). The strategy no longer draws them (:func:`~lstm_atlas.fuzz.strategies.examples`);
+#: :func:`make_corpus` leaves out any an older run kept, and lists them under ``dropped`` with the reason.
+ARTEFACTS = (
+    (lambda e: e["input"]["container"] == "dataset" and not e["input"]["shape"],
+     "a tf.data dataset built from a scalar: the harness unbatches x into a dataset, which tf.data refuses "
+     "for a 0-d array ('Unbatching a tensor is only supported for rank >= 1') before any layer runs"),
+)
+
+
+def artefact_reason(example: dict) -> str | None:
+    """Why the harness cannot build this example faithfully, or None."""
+    return next((reason for test, reason in ARTEFACTS if test(example)), None)
+
+
+def make_corpus(examples: list[dict], sources: list[dict], dropped: list[dict] | None = None) -> dict:
     entries = sorted(({"id": example_key(e), "example": e} for e in examples), key=lambda e: e["id"])
     unique = list({e["id"]: e for e in entries}.values())
-    return {"schema": CORPUS_SCHEMA, "schema_version": CORPUS_VERSION, "corpus": corpus_id(unique),
-            "sources": sources, "examples": unique}
+    dropped = {d["id"]: d for d in dropped or []}
+    for entry in unique:
+        reason = artefact_reason(entry["example"])
+        if reason:
+            dropped.setdefault(entry["id"], {"id": entry["id"], "reason": reason})
+    kept = [e for e in unique if e["id"] not in dropped]
+    corpus = {"schema": CORPUS_SCHEMA, "schema_version": CORPUS_VERSION, "corpus": corpus_id(kept),
+              "sources": sources, "examples": kept}
+    if dropped:
+        corpus["dropped"] = sorted(dropped.values(), key=lambda d: d["id"])
+    return corpus
 
 
 def select(seen: list[tuple[dict, str]], shrunk: list[dict], per_bucket: int = PER_BUCKET) -> list[dict]:
@@ -68,14 +95,15 @@ def select(seen: list[tuple[dict, str]], shrunk: list[dict], per_bucket: int = P
 
 def merge(*corpora: dict | None) -> dict:
     """One corpus holding every example of the given ones (deduplicated by id), their sources listed."""
-    examples, sources = {}, []
+    examples, sources, dropped = {}, [], []
     for corpus in corpora:
         if not corpus:
             continue
         sources.extend(corpus.get("sources") or [])
+        dropped.extend(corpus.get("dropped") or [])
         for entry in corpus["examples"]:
             examples.setdefault(entry["id"], entry["example"])
-    return make_corpus(list(examples.values()), sources)
+    return make_corpus(list(examples.values()), sources, dropped)
 
 
 def read_corpus(path: str | Path, missing_ok: bool = False) -> dict | None:

@@ -48,6 +48,20 @@ def cause_of(outcome: dict, reasons: list[str], family_of=None) -> str:
     return "unexplained"
 
 
+#: The fields of a worker's outcome that attribution reads, kept per example so a map can be
+#: re-attributed without TensorFlow (:mod:`lstm_atlas.fuzz.reattribute`).
+RAW_FIELDS = ("status", "stage", "detail", "stderr_tail", "duration_s", "reused")
+RAW_EXCEPTION_FIELDS = ("type", "module", "hierarchy", "message", "core")
+
+
+def raw_outcome(outcome: dict) -> dict:
+    """What the worker observed (status, stage, exception type and full message, detail), nothing derived."""
+    raw = {k: outcome[k] for k in RAW_FIELDS if outcome.get(k) is not None}
+    exc = outcome.get("exception")
+    raw["exception"] = {k: exc[k] for k in RAW_EXCEPTION_FIELDS if k in exc} if exc else None
+    return raw
+
+
 class FuzzMap:
     """Accumulates outcomes; ``to_json`` is the whole state, written after every few examples."""
 
@@ -82,7 +96,8 @@ class FuzzMap:
         self.cells.setdefault(cell_key(example), Counter())[cause] += 1
         self.outcomes[key] = {"status": outcome["status"], "class": cls, "stage": outcome.get("stage"),
                               "signature": sig, "cause": cause, "cases": cases,
-                              "allowed": any(r.startswith("allow:") for r in reasons)}
+                              "allowed": any(r.startswith("allow:") for r in reasons),
+                              "raw": raw_outcome(outcome)}
         for case_id in cases[:1]:  # an example is credited to the case that explains it first
             self.cases[case_id] += 1
         record = self.signatures.get(sig)
@@ -310,7 +325,7 @@ def read_maps(fuzz_dir: str | Path) -> list[dict]:
 
 
 SUMMARY_KEYS = ("corpus", "examples", "ok_examples", "nonfinite_examples", "failing_examples", "explained_by_case",
-                "explained_by_allow", "unexplained_examples", "distinct_signatures", "suspected_bugs",
+                "explained_by_allow", "unexplained_examples", "distinct_signatures", "candidates", "suspected_bugs",
                 "examples_per_second")
 
 

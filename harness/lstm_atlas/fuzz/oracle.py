@@ -3,7 +3,9 @@
 Explained means one of: a case's expectation on this environment (``raises`` class and
 ``match`` regex, after its version overrides) fits the exception; a message the case runs
 observed (``reports/merged.json``) has the same :func:`~lstm_atlas.normalise.signature`;
-or an entry of the allow file matches the signature (with the reason it is allowed). A case
+a triage record (``reports/fuzz/triage.yaml``) assigns the signature to a case (disposition
+``case`` or ``duplicate``); or an entry of the allow file matches the signature (with the reason it
+is allowed). A case
 counts only for an example of its kind (:mod:`lstm_atlas.fuzz.kinds`: the same run step, and
 every trait of the case, such as stateful, Masking or a list input, present in the example).
 Python's own internal errors, crashes and hangs are suspected library bugs whatever
@@ -19,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from lstm_atlas.engine.match import effective_expectation
+from lstm_atlas.errors import InputError
 from lstm_atlas.fuzz.kinds import case_stage, case_traits, example_traits, fits, same_step
 from lstm_atlas.matrix.merge import read_merged
 from lstm_atlas.normalise import signature
@@ -28,6 +31,11 @@ from lstm_atlas.patterns import search as pattern_search
 INTERNAL_ERRORS = frozenset({"UnboundLocalError", "AttributeError", "KeyError", "IndexError", "NameError",
                              "RecursionError"})
 ALLOW_FILE = Path(__file__).with_name("allow.yaml")
+TRIAGE_FILE = "triage.yaml"
+#: The published triage record, read by a replay run from the repository root.
+PUBLISHED_TRIAGE = Path("reports") / "fuzz" / TRIAGE_FILE
+#: Triage dispositions that name the case explaining the signature.
+CASE_DISPOSITIONS = ("case", "duplicate")
 
 
 def outcome_class(outcome: dict) -> str:
@@ -76,6 +84,35 @@ def load_allow(path: str | Path | None = ALLOW_FILE) -> list[dict]:
     return out
 
 
+_LOOSE_PARTS_RE = re.compile(r"<[^<>]*>|\[Op:\w+\]|\{\{[^{}]*\}\}")
+_NON_LETTERS_RE = re.compile(r"[^A-Za-z]+")
+
+
+def triage_key(sig: str) -> str:
+    """A signature's words alone: the placeholders, op names and punctuation a normaliser change may
+    spell differently (``int<shape> argument`` then, ``int() argument`` now) are left out, so a triage
+    row written with an older normaliser still finds its signature."""
+    return " ".join(_NON_LETTERS_RE.sub(" ", _LOOSE_PARTS_RE.sub(" ", sig)).split())
+
+
+def load_triage(path: str | Path | None = PUBLISHED_TRIAGE) -> dict[str, set[str]]:
+    """:func:`triage_key` of a signature -> case ids, from the triage rows whose disposition names a case."""
+    if path is None or not Path(path).exists():
+        return {}
+    rows = yaml.safe_load(Path(path).read_text("utf-8")) or []
+    if not isinstance(rows, list):
+        raise InputError(f"{path}: expected a list of triage rows")
+    out: dict[str, set[str]] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("signature"), str):
+            raise InputError(f"{path}: [{i}]: signature: expected a string")
+        if row.get("disposition") in CASE_DISPOSITIONS:
+            if not isinstance(row.get("case"), str) or not row["case"]:
+                raise InputError(f"{path}: [{i}]: case: a {row['disposition']} row names its case")
+            out.setdefault(triage_key(row["signature"]), set()).add(row["case"])
+    return out
+
+
 def merged_signatures(path: str | Path | None) -> dict[str, set[str]]:
     """signature -> case ids, from every message the committed case runs observed."""
     out: dict[str, set[str]] = {}
@@ -109,10 +146,12 @@ class Oracle:
     by_signature: dict[str, set[str]] = field(default_factory=dict)
     allow: list[dict] = field(default_factory=list)
     kinds: dict[str, CaseKind] = field(default_factory=dict)
+    triaged: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def from_library(cls, cases: list, env: dict, merged: str | Path | None = None,
-                     allow: str | Path | None = ALLOW_FILE) -> "Oracle":
+                     allow: str | Path | None = ALLOW_FILE,
+                     triage: str | Path | None = PUBLISHED_TRIAGE) -> "Oracle":
         """``cases``: validated :class:`~lstm_atlas.case.validate.Case` objects; ``env`` as match wants it."""
         env = dict(env, device_kind=env.get("device_kind", "cpu"))
         expectations, kinds = [], {}
@@ -122,7 +161,7 @@ class Oracle:
             kinds[case.id] = CaseKind(case.family, case_stage(variant), case_traits(variant))
             if "raises" in expect or expect.get("crash"):
                 expectations.append((case.id, expect))
-        return cls(expectations, merged_signatures(merged), load_allow(allow), kinds)
+        return cls(expectations, merged_signatures(merged), load_allow(allow), kinds, load_triage(triage))
 
     def family_of(self, case_id: str) -> str | None:
         kind = self.kinds.get(case_id)
@@ -135,7 +174,8 @@ class Oracle:
         return same_step(kind.stage, outcome.get("stage")) and fits(kind.traits, traits)
 
     def explain(self, outcome: dict, example: dict | None = None) -> list[str]:
-        """Why this outcome needs no new case: ``case:<id>``, ``observed:<id>``, ``allow:<reason>``.
+        """Why this outcome needs no new case: ``case:<id>``, ``observed:<id>``, ``triage:<id>``,
+        ``allow:<reason>``.
 
         With ``example``, a case counts only when the example is of its kind (module docstring).
         """
@@ -155,13 +195,17 @@ class Oracle:
                     continue
                 reasons.append(f"case:{case_id}")
             reasons.extend(f"observed:{c}" for c in sorted(self.by_signature.get(sig, ())))
+        # a triaged signature names the case a person judged it to be (crash and timeout rows too);
+        # a case that is gone from the library explains nothing
+        reasons.extend(f"triage:{c}" for c in sorted(self.triaged.get(triage_key(sig), ())) if c in self.kinds)
         reasons = [r for r in reasons if self._of_kind(r.split(":", 1)[1], outcome, traits)]
         reasons.extend(f"allow:{a['reason']}" for a in self.allow if a["pattern"].search(sig))
         return sorted(set(reasons))
 
 
 def explaining_cases(reasons: list[str]) -> list[str]:
-    """The case ids among an outcome's reasons (``case:`` and ``observed:``), first the expectations."""
+    """The case ids among an outcome's reasons (``case:``, ``observed:``, ``triage:``), first the expectations."""
     ids = [r.split(":", 1)[1] for r in reasons if r.startswith("case:")]
     ids += [r.split(":", 1)[1] for r in reasons if r.startswith("observed:")]
+    ids += [r.split(":", 1)[1] for r in reasons if r.startswith("triage:")]
     return list(dict.fromkeys(ids))
