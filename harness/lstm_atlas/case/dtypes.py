@@ -57,17 +57,22 @@ def item_bytes(name: str) -> int:
     return row.item if row else WIDEST_ITEM
 
 
+#: Resolvers the engine binds for dtypes whose numpy type depends on the installed TensorFlow
+#: (bfloat16: TF <= 2.13 converts its own type and refuses, or lacks, ml_dtypes'). case/ never imports the engine.
+_RESOLVERS: dict = {}
+
+
+def bind_resolver(name: str, resolver) -> None:
+    """Let the engine decide the numpy type of ``name`` (called once, from ``engine/data.py``)."""
+    _RESOLVERS[name] = resolver
+    numpy_type.cache_clear()
+
+
 @lru_cache(maxsize=None)
 def numpy_type(name: str):
-    """The numpy type a case dtype builds with, imported on first use."""
-    if name == "bfloat16":
-        # the bfloat16 this TensorFlow converts: TF <= 2.13 has its own and refuses ml_dtypes' (or lacks it)
-        try:
-            from lstm_atlas.engine.compat import bfloat16_numpy_type
-
-            return bfloat16_numpy_type()
-        except ImportError:  # no TensorFlow here: ml_dtypes' type is what TF 2.14+ would take
-            pass
+    """The numpy type a case dtype builds with, imported on first use (or as the engine resolves it)."""
+    if name in _RESOLVERS:
+        return _RESOLVERS[name]()
     module, attr = DTYPE_TABLE[name].numpy.rsplit(".", 1)
     return getattr(importlib.import_module(module), attr)
 

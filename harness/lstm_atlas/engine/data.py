@@ -12,10 +12,11 @@ import numpy as np
 
 from lstm_atlas.case import dataops
 from lstm_atlas.case.dataops import lazy
-from lstm_atlas.case.dtypes import numpy_type
+from lstm_atlas.case.dtypes import bind_resolver, numpy_type
 from lstm_atlas.engine import compat
 
 lazy.bind(compat)  # the ops reach TensorFlow through the engine's one seam to it
+bind_resolver("bfloat16", compat.bfloat16_numpy_type)  # the bfloat16 this TensorFlow converts
 
 
 def _values(spec: dict, rng: np.random.Generator):
