@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 from lstm_atlas.explain.accuracy import plain
-from lstm_atlas.explain.corpus import load_corpus
 from lstm_atlas.explain.index import Index, default_index_path
 from lstm_atlas.explain.score import explain
+from lstm_atlas.wild import load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 

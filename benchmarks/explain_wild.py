@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 from lstm_atlas.explain import accuracy
-from lstm_atlas.explain.corpus import load_corpus
 from lstm_atlas.explain.index import build_index
 from lstm_atlas.explain.score import LIKELY_AT, MATCH_AT
 from lstm_atlas.files import read_json_file, write_json_atomic
+from lstm_atlas.wild import load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -107,7 +107,7 @@ def test_committed_catalogue_verified_lines_are_the_matrix_fix_passes():
 def test_catalogue_says_how_many_public_reports_each_case_explains(tmp_path):
     """"Seen in public reports" counts the wild corpus (tune and frozen) and is absent without it."""
     from lstm_atlas.case.library import load_library
-    from lstm_atlas.explain.corpus import load_corpus
+    from lstm_atlas.wild import load_corpus
 
     cases = load_library(ROOT / "cases")
     reports = load_corpus(ROOT / "wild", {c.id: c.family for c in cases})

@@ -20,10 +20,10 @@ from lstm_atlas.case.load import load_text
 from lstm_atlas.case.validate import build_case
 from lstm_atlas.errors import CaseError
 from lstm_atlas.explain.accuracy import query_text, without_report
-from lstm_atlas.explain.corpus import load_corpus
 from lstm_atlas.explain.index import Index, build_index, default_index_path, index_text
 from lstm_atlas.explain.render import render_text, versions_text
 from lstm_atlas.explain.score import LIKELY_AT, band_of, explain
+from lstm_atlas.wild import load_corpus
 
 from .conftest import GOOD_CASE
 
@@ -360,7 +360,7 @@ def test_binary_stdin_is_decoded_not_a_traceback(capsys, monkeypatch):
 
 
 def _fixture_report(rid, case, family, era="keras2", reason="", message="x"):
-    from lstm_atlas.explain.corpus import Report
+    from lstm_atlas.wild import Report
 
     return Report(id=rid, url=f"https://e.org/{rid}", date="2021", tf=None, keras=None, backend=None, era=era,
                   recurrent=True, message=message, case=case, family=family, split="tune", path="t.yaml", line=1,
@@ -417,7 +417,7 @@ def test_leave_one_out_removes_the_reports_own_document(index_data):
 
 
 def test_seen_in_public_reports_counts_the_whole_corpus(index):
-    from lstm_atlas.explain.corpus import load_corpus as load
+    from lstm_atlas.wild import load_corpus as load
 
     reports = load(ROOT / "wild")
     for case_id, case in index.cases.items():

@@ -111,9 +111,9 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
     (deterministic, no timestamps). The frozen split only counts towards "seen in N public reports";
     ``splits=("tune",)`` leaves it unread (what a tuning run does, so frozen stays unseen)."""
     from lstm_atlas.case.library import load_library
-    from lstm_atlas.explain.corpus import load_corpus
     from lstm_atlas.explain.snippet import render_variant
     from lstm_atlas.matrix.merge import read_merged
+    from lstm_atlas.wild import load_corpus
 
     cases = load_library(cases_dir)
     reports = load_corpus(wild_dir, {c.id: c.spec["family"] for c in cases}, splits=splits) \

@@ -133,7 +133,7 @@ def public_reports(cases: list[Case], root: str | Path | None) -> dict[str, list
     wild = Path(root) / "wild" if root is not None else None
     if wild is None or not (wild / "report.schema.json").is_file():
         return {}
-    from lstm_atlas.explain.corpus import load_corpus
+    from lstm_atlas.wild import load_corpus
 
     out: dict[str, list] = defaultdict(list)
     for report in load_corpus(wild, {c.id: c.family for c in cases}):

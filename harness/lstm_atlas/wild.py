@@ -1,4 +1,5 @@
-"""The wild corpus: public error reports under ``wild/{tune,frozen}/*.yaml`` (format: ``wild/README.md``).
+"""The wild corpus: public error reports under ``wild/{tune,frozen}/*.yaml`` (format: ``wild/README.md``),
+read by explain, its accuracy benchmark and the catalogue.
 
 Read with the case files' safe YAML rules (no aliases, no tags, bounded depth, unique keys, size
 checked before reading), validated against ``wild/report.schema.json``; every error is one line

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from lstm_atlas import cli
+from lstm_atlas import wild as corpus
 from lstm_atlas.case.library import load_library
 from lstm_atlas.errors import CaseError
-from lstm_atlas.explain import corpus
-from lstm_atlas.explain.corpus import load_corpus
+from lstm_atlas.wild import load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 FAMILIES = {"good-case": "input-rank", "other-case": "cudnn"}
