@@ -126,3 +126,14 @@ def test_the_fix_of_a_stateful_layer_with_a_wrong_batch_declares_its_own(tmp_pat
     loaded = load_case(write_candidate(tmp_path, build_candidate("ValueError: m", stateful, outcome, ENV, 1)))
     assert loaded.variants["repro"]["model"]["input"] == {"shape": [3, 2], "batch_size": 5}
     assert loaded.variants["fix"]["model"]["input"] == {"shape": [3, 2], "batch_size": 2}
+
+
+def test_the_fix_of_a_stateful_cell_called_directly_replaces_the_bare_layer(tmp_path):
+    # a stateful RNN(cell) called on a tensor: the repro is a bare `layer`, the fix declares its batch with `layers`
+    stateful = {"layer": "RNN", "config": {"units": 1, "stateful": True, "recurrent_dropout": 0.5}, "masking": False,
+                "declared": None, "input": {"shape": [4, 4, 3], "dtype": "float32", "container": "ndarray"},
+                "step": "call"}
+    outcome = {"status": "raised", "stage": "call", "exception": {"type": "ValueError", "message": "m", "core": "m"}}
+    loaded = load_case(write_candidate(tmp_path, build_candidate("ValueError: m", stateful, outcome, ENV, 1)))
+    assert "layer" in loaded.variants["repro"]["model"]
+    assert "layer" not in loaded.variants["fix"]["model"] and loaded.variants["fix"]["model"]["layers"]

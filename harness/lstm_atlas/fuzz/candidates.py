@@ -97,7 +97,9 @@ def _fix_blocks(example: dict) -> dict:
     for name, tensor in original["data"].items():
         # the fix is deep-merged onto the case: null out what the repro input has and the fix must not
         data[name] = dict({k: None for k in tensor if k not in data.get(name, {})}, **data.get(name, {}))
-    fix = {"model": blocks["model"], "data": data}
+    # likewise the model: a repro's bare `layer` must not survive under the fix's declared `layers`
+    model = dict({k: None for k in original["model"] if k not in blocks["model"]}, **blocks["model"])
+    fix = {"model": model, "data": data}
     if "call" in blocks and blocks["call"] != original.get("call"):
         fix["call"] = blocks["call"]  # e.g. a cell called without its states: the fix passes them
     return fix
