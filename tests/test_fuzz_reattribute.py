@@ -151,3 +151,15 @@ def test_each_signature_left_unexplained_gets_one_candidate_which_validates(fold
     assert load_case(written[0]).id == written[0].stem
     data = json.loads((folder / "fuzz" / "tf221" / "map.json").read_text("utf-8"))
     assert data["summary"]["candidates"] == 1
+
+
+def test_a_candidate_whose_signature_is_now_explained_leaves_the_folder(folder):
+    stale = folder / "candidates" / "tf221" / "fuzz-valueerror-00000000.yaml"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("id: fuzz-valueerror-00000000\n", "utf-8")
+    kept_note = folder / "candidates" / "tf221" / "README.md"
+    kept_note.write_text("not a candidate\n", "utf-8")
+    reattribute(folder / "fuzz", cases_dir=folder / "cases", merged=None, allow=None, triage=None,
+                candidates_dir=folder / "candidates")
+    names = sorted(p.name for p in (folder / "candidates" / "tf221").iterdir())
+    assert len(names) == 2 and "README.md" in names and "fuzz-valueerror-00000000.yaml" not in names

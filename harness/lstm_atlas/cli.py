@@ -212,7 +212,7 @@ def _cmd_fuzz(args) -> int:
 def _fuzz_reattribute(args) -> int:
     from lstm_atlas.fuzz.reattribute import reattribute
 
-    result = reattribute(args.dir or args.publish_dir, cases_dir=args.cases, merged=args.merged,
+    result = reattribute(args.dir or args.publish_dir, cases_dir=_cases(args.cases), merged=_merged(args.merged),
                          candidates_dir=args.publish_candidates)
     for data in result["maps"]:
         s = data["summary"]

@@ -53,9 +53,12 @@ def reattribute_map(data: dict, entries: list[dict], corpus: str, oracle: Oracle
             record["minimal_example"] = entry["example"]
             first[record["signature"]] = outcome
     if candidates_dir is not None:
+        kept = set()
         for sig, record in fmap.signatures.items():
             if record["explained_count"] < record["count"] and record["status"] in ("raised", "crash", "timeout"):
                 record["candidate"] = _write_candidate(candidates_dir, record, first[sig], data["environment"])
+                kept.add(Path(record["candidate"]).name)
+        _prune_candidates(Path(candidates_dir), data["environment"], kept)
     new = fmap.to_json()
     for key in KEPT_FIELDS:
         if key in data:
@@ -77,6 +80,16 @@ def _write_candidate(directory: Path, record: dict, outcome: dict, environment: 
     if path.exists():
         return str(path)  # written before: its text may already carry a reviewer's notes
     return str(write_candidate(folder, case))
+
+
+def _prune_candidates(directory: Path, environment: dict, kept: set[str]) -> None:
+    """Remove this environment's candidate files whose signature every example now has explained: the folder
+    keeps only what is untriaged (their disposition is the case, allow entry or triage row that explains them)."""
+    from lstm_atlas.versions import env_key
+
+    for path in (Path(directory) / env_key(environment)).glob("fuzz-*.yaml"):
+        if path.name not in kept:
+            path.unlink()
 
 
 def _oracle_env(environment: dict) -> dict:
