@@ -154,6 +154,11 @@ def same_step(case_step: str | None, outcome_stage: str | None) -> bool:
     return True
 
 
+#: Traits that must agree both ways: a cell called directly has its own API (2-D input, a states argument),
+#: so only a case that calls a cell explains it, however alike the messages read.
+BOTH_WAYS = frozenset({"cell"})
+
+
 def fits(case: frozenset[str], example: frozenset[str]) -> bool:
-    """Whether an example is of a case's kind: it has every trait the case has."""
-    return case <= example
+    """Whether an example is of a case's kind: it has every trait the case has (and a cell call is a cell case's)."""
+    return case <= example and (case & BOTH_WAYS) == (example & BOTH_WAYS)
