@@ -85,9 +85,16 @@ def _no_temporaries(folder: Path) -> None:
     assert not left, left
 
 
+def _deliverable_sigint() -> None:
+    """In the child: Ctrl-C as a terminal delivers it (default handler, unblocked), whatever the test
+    process's own disposition or mask is (a CI shell running jobs in the background ignores SIGINT)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args: list[str], cwd: Path, env: dict) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_deliverable_sigint,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **env))
 
 
