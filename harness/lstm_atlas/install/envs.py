@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -66,8 +67,21 @@ def install_source() -> Source:
     return Source((f"{DIST}=={dist.version}",), f"index {dist.version}")
 
 
+#: Environments are made from several threads; uv's finder reads sysconfig, whose first read is not
+#: thread-safe (a concurrent caller sees EXE as None), so the first lookup is made under a lock and kept.
+_UV_LOCK = threading.Lock()
+_UV: list[str] = []
+
+
 def uv_command() -> list[str]:
     """uv: the ``uv`` package's binary (a dependency), else ``uv`` on PATH."""
+    with _UV_LOCK:
+        if not _UV:
+            _UV.extend(_find_uv())
+        return list(_UV)
+
+
+def _find_uv() -> list[str]:
     try:
         import uv
 
