@@ -129,9 +129,10 @@ def examples(draw, layers=LAYER_KINDS, step_names=STEPS, dtype_names=DTYPES, con
     if kind == "LSTMCell":
         example["states"] = draw(st.sampled_from(CELL_STATES))
     if config.get("stateful"):
-        # the batch size a stateful layer declares: the input's, another one, or none (Keras needs one)
+        # the batch size a stateful layer declares: the input's (when not 0: a declared batch is >= 1), another, or none
         actual = _batch_of(shape)
-        example["batch"] = draw(st.sampled_from((actual, None)) | st.integers(min_value=1, max_value=MAX_DIM))
+        example["batch"] = draw(st.sampled_from((actual if actual > 0 else None, None))
+                                | st.integers(min_value=1, max_value=MAX_DIM))
     if step == "fit":
         example["target"] = draw(st.sampled_from(TARGETS))
     return example
