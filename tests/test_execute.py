@@ -102,3 +102,63 @@ expect: {ok: true}
     assert obs.status == "ok", obs.exception
     assert obs.steps_run == ["data", "construct", "compile", "fit", "save", "load", "predict"]
     assert obs.outcome["output_shape"] == [2, 2]
+
+
+def test_call_on_a_layer_object_passes_the_unapplied_layer(runner):
+    obs = observe(runner, """\
+model: {layer: {LSTM: {units: 3}}}
+data: {x: {shape: [2, 4, 5]}}
+run: call
+call: {inputs_layer: {Dense: {units: 2}}}
+expect: {raises: ValueError, stage: call}
+""")
+    assert obs.raised and obs.stage == "call"
+    assert "Dense" in obs.exception.message, "the error names the layer object the call was given"
+
+
+def test_extra_positional_values_and_the_inputs_keyword_reach_the_call(runner):
+    from lstm_atlas.engine import compat
+
+    positional = observe(runner, """\
+model: {layer: {Dropout: {rate: 0.5}}}
+data: {x: {shape: [2, 4, 5]}}
+run: call
+call: {inputs: x, positional: [{value: true}]}
+expect: {ok: true}
+""")
+    keyword = observe(runner, """\
+model: {layer: {Dropout: {rate: 0.5}}}
+data: {x: {shape: [2, 4, 5]}}
+run: call
+call: {inputs: x, keyword: inputs}
+expect: {ok: true}
+""")
+    assert keyword.status == "ok" and keyword.outcome["output_shape"] == [2, 4, 5]
+    if compat.is_keras3():  # Keras 3 refuses a bool passed positionally; Keras 2 binds it to training
+        assert positional.raised and "True (of type <class 'bool'>)" in positional.exception.message
+    else:
+        assert positional.status == "ok"
+
+
+def test_tf_op_applies_to_the_symbolic_output_and_reset_states_targets(runner):
+    from lstm_atlas.engine import compat
+
+    tf_op = observe(runner, """\
+model: {input: {shape: [4, 5]}, layers: [{LSTM: {units: 3, return_sequences: true}}]}
+data: {x: {shape: [2, 4, 5]}}
+run: [construct, tf_op]
+tf_op: {op: reduce_sum, axis: 1}
+expect: {ok: true}
+""")
+    layers = observe(runner, """\
+model: {input: {shape: [4, 5], batch_size: 2}, layers: [{LSTM: {units: 3, stateful: true}}]}
+data: {x: {shape: [2, 4, 5]}}
+run: [predict, reset_states]
+reset_states: {target: layers}
+expect: {ok: true}
+""")
+    assert layers.status == "ok" and layers.steps_run[-1] == "reset_states"
+    if compat.is_keras3():
+        assert tf_op.raised and tf_op.stage == "tf_op" and "KerasTensor" in tf_op.exception.message
+    else:
+        assert tf_op.status == "ok" and tf_op.outcome["output_shape"] == [None, 3]

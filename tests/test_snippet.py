@@ -88,3 +88,16 @@ def test_a_bfloat16_array_imports_the_module_that_has_the_type():
     namespace: dict = {}
     exec(compile(data_part, "<snippet>", "exec"), namespace)  # the harness's own rendering, not case data
     assert str(namespace["x"].dtype) == "bfloat16" and namespace["x"].shape == (2, 3, 4)
+
+
+def test_new_call_options_reset_states_and_tf_op_render_as_user_code():
+    layer_object = render_variant(_case("lstm-called-on-a-layer-object").variants["repro"])
+    assert "output = layer(layers.GRU(units=3))" in layer_object
+    positional = render_variant(_case("non-tensor-positional-call-argument").variants["repro"])
+    assert "output = layer(x, True)" in positional
+    assert "output = layer(inputs=x)" in render_variant(_case("lstm-called-with-inputs-keyword").variants["repro"])
+    assert "keras.optimizers.Adam(lr=0.01)" in render_variant(_case("optimizer-lr-alias-removed").variants["repro"])
+    reset = render_variant(_case("model-reset-states-removed").variants["repro"])
+    assert reset.rstrip().endswith("model.reset_states()")
+    tf_op = render_variant(_case("keras-tensor-into-tf-function").variants["repro"])
+    assert "import tensorflow as tf" in tf_op and "output = tf.reduce_mean(symbolic, axis=1)" in tf_op

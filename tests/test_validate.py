@@ -148,3 +148,48 @@ def test_a_pattern_re2_cannot_compile_is_refused_in_an_override():
         build_case(load_text(text))
     assert info.value.field == "expect.overrides[0].match"
     assert "RE2" in info.value.message
+
+
+def _with_call(call: str, run: str = "call", extra: str = "") -> str:
+    return f"""\
+id: t
+title: call options
+family: api-change
+source: {{url: "https://keras.io/api/layers/recurrent_layers/lstm/"}}
+cause: test
+model: {{layer: {{LSTM: {{units: 3}}}}}}
+data: {{x: {{shape: [2, 4, 5]}}}}
+run: {run}
+call: {call}
+{extra}expect: {{raises: ValueError, stage: call}}
+fix: {{explanation: none}}
+"""
+
+
+def test_call_inputs_layer_is_an_allow_listed_layer_and_excludes_inputs():
+    assert build_case(load_text(_with_call("{inputs_layer: {GRU: {units: 3}}}"))).variants["repro"]
+    with pytest.raises(CaseError) as info:
+        build_case(load_text(_with_call("{inputs_layer: {Lambda: {function: print}}}")))
+    assert info.value.field == "call.inputs_layer"
+    with pytest.raises(CaseError, match="not both"):
+        build_case(load_text(_with_call("{inputs: x, inputs_layer: {GRU: {units: 3}}}")))
+
+
+def test_call_positional_takes_data_names_and_literals_only():
+    build_case(load_text(_with_call("{inputs: x, positional: [x, {value: true}, {value: null}, {value: 3}]}")))
+    with pytest.raises(CaseError) as info:
+        build_case(load_text(_with_call("{inputs: x, positional: [nowhere]}")))
+    assert info.value.field == "call.positional[0]" and "unknown data 'nowhere'" in info.value.message
+    with pytest.raises(CaseError, match="schema"):
+        build_case(load_text(_with_call("{inputs: x, positional: [{value: 'print(1)'}]}")))
+
+
+def test_tf_op_needs_a_declared_input_and_an_allow_listed_function():
+    with pytest.raises(CaseError, match="needs model.input"):
+        build_case(load_text(_with_call("{inputs: x}", run="[construct, tf_op]", extra="tf_op: {op: abs}\n")
+                             .replace("model: {layer: {LSTM: {units: 3}}}",
+                                      "model: {layers: [{LSTM: {units: 3}}]}")))
+    with pytest.raises(CaseError, match="schema"):
+        build_case(load_text(_with_call("{inputs: x}", run="[construct, tf_op]", extra="tf_op: {op: py_function}\n")
+                             .replace("model: {layer: {LSTM: {units: 3}}}",
+                                      "model: {input: {shape: [4, 5]}, layers: [{LSTM: {units: 3}}]}")))

@@ -34,6 +34,13 @@ NESTED_LAYER_LIST_KEYS = ("cells",)
 OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "adamax": "Adamax", "nadam": "Nadam", "sgd": "SGD",
               "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta", "ftrl": "Ftrl"}
 
+#: The compile keys passed to the optimizer's constructor (``lr`` and ``decay`` are Keras 2 spellings that
+#: later optimizers refuse: cases record what each version does with them).
+OPTIMIZER_ARGS = ("learning_rate", "lr", "decay", "clipnorm", "clipvalue")
+
+#: The TensorFlow functions a ``tf_op`` step may apply to a Keras tensor (the schema's enum too).
+TF_OPS = ("reduce_sum", "reduce_mean", "reduce_max", "reverse", "transpose", "expand_dims", "squeeze", "abs")
+
 LOSSES = (
     "mse", "mae", "mape", "msle", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error", "binary_crossentropy", "categorical_crossentropy",

@@ -36,7 +36,7 @@ BUILTIN_EXCEPTIONS = frozenset(
 KNOWN_EXCEPTIONS = TF_EXCEPTIONS | BUILTIN_EXCEPTIONS
 
 STEP_FIELDS = STEP_ARGS
-MODEL_STEPS = {"compile", "fit", "evaluate", "predict", "save", "load", "convert"}
+MODEL_STEPS = {"compile", "fit", "evaluate", "predict", "save", "load", "convert", "reset_states", "tf_op"}
 
 
 @lru_cache(maxsize=None)
@@ -202,10 +202,15 @@ def _check_variant(doc: LoadedDocument, variant: dict, prefix: tuple) -> None:
             if isinstance(ref, str) and ref not in data:
                 raise doc.error(f"refers to unknown data '{ref}' (known: {', '.join(sorted(data)) or 'none'})",
                                 prefix + (step_field, key))
-        for key in ("states", "initial_state", "validation_data"):
+        for key in ("states", "initial_state", "validation_data", "positional"):
             for i, ref in enumerate(args.get(key) or []):
-                if ref not in data:
+                if isinstance(ref, str) and ref not in data:
                     raise doc.error(f"refers to unknown data '{ref}'", prefix + (step_field, key, i))
+    call = variant.get("call") or {}
+    if call.get("inputs_layer") is not None:
+        if "inputs" in call:
+            raise doc.error("give call.inputs or call.inputs_layer, not both", prefix + ("call", "inputs_layer"))
+        allow.check_layer(call["inputs_layer"], prefix + ("call", "inputs_layer"), doc.error)
     steps = steps_of(variant)
     model = variant.get("model")
     needs_model = MODEL_STEPS.intersection(steps) or "construct" in steps
@@ -216,7 +221,10 @@ def _check_variant(doc: LoadedDocument, variant: dict, prefix: tuple) -> None:
                         prefix + ("run",))
     if {"fit", "evaluate"}.intersection(steps) and not (model or {}).get("compile"):
         raise doc.error("fit/evaluate need model.compile (optimizer and loss)", prefix + ("model",))
-    if "call" in steps and not (variant.get("call") or {}).get("inputs") and "x" not in data:
+    if "tf_op" in steps and not (model or {}).get("input"):
+        raise doc.error("tf_op applies to the model's symbolic output: it needs model.input and model.layers",
+                        prefix + ("run",))
+    if "call" in steps and not call.get("inputs") and call.get("inputs_layer") is None and "x" not in data:
         raise doc.error("call needs call.inputs or a data entry named 'x'", prefix + ("call",))
     if "load" in steps and "save" not in steps[: steps.index("load")]:
         raise doc.error("load must come after save", prefix + ("run",))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from lstm_atlas.case import allow
-from lstm_atlas.case.allow import NESTED_LAYER_KEYS, NESTED_LAYER_LIST_KEYS
+from lstm_atlas.case.allow import NESTED_LAYER_KEYS, NESTED_LAYER_LIST_KEYS, OPTIMIZER_ARGS
 from lstm_atlas.engine import compat
 from lstm_atlas.errors import CaseError
 
@@ -70,7 +70,7 @@ def resolve_compile(spec: dict, where: tuple, error) -> CompilePlan:
     classes = {n: c for n, c in compat.optimizer_classes().items() if n in allow.OPTIMIZERS}
     if name.lower() not in classes:
         raise error(f"unknown optimizer '{name}' in keras.optimizers", where + ("optimizer",))
-    kwargs = {k: spec[k] for k in ("learning_rate", "clipnorm", "clipvalue") if k in spec}
+    kwargs = {k: spec[k] for k in OPTIMIZER_ARGS if k in spec}
     loss = spec.get("loss")
     if loss is not None:
         if loss not in allow.LOSSES:

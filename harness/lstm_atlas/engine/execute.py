@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstm_atlas.case import allow
 from lstm_atlas.case.validate import Case, steps_of
 from lstm_atlas.engine import compat
-from lstm_atlas.engine.build import ModelPlan, resolve_model
+from lstm_atlas.engine.build import LayerPlan, ModelPlan, resolve_layer, resolve_model
 from lstm_atlas.engine.data import build_data
 from lstm_atlas.engine.observe import ExceptionInfo, Observation, capture_warnings
 
@@ -27,6 +28,7 @@ class Prepared:
     variant: dict
     plan: ModelPlan | None
     steps: list[str]
+    call_layer: LayerPlan | None = None  # call.inputs_layer: the layer object the model is called on
 
 
 def prepare(case: Case, variant_name: str) -> Prepared:
@@ -38,13 +40,18 @@ def prepare(case: Case, variant_name: str) -> Prepared:
         return case.doc.error(message, tuple(parts))
 
     plan = resolve_model(variant.get("model"), error, prefix)
+    layer_spec = (variant.get("call") or {}).get("inputs_layer")
+    call_layer = resolve_layer(layer_spec, prefix + ("call", "inputs_layer"), error) if layer_spec else None
     steps = steps_of(variant)
+    if "tf_op" in steps and (variant.get("tf_op") or {}).get("op") not in allow.TF_OPS:
+        raise error(f"tf_op: not an allow-listed TensorFlow function (allowed: {', '.join(allow.TF_OPS)})",
+                    prefix + ("tf_op", "op"))
     if plan is not None and "construct" not in steps:
         steps = ["construct"] + steps
     if plan is not None and plan.compile is not None and "compile" not in steps and (
             {"fit", "evaluate", "save", "convert", "predict"} & set(steps)):
         steps.insert(steps.index("construct") + 1, "compile")
-    return Prepared(variant=variant, plan=plan, steps=steps)
+    return Prepared(variant=variant, plan=plan, steps=steps, call_layer=call_layer)
 
 
 #: At most this many non-finite output rows are listed in an observation.
@@ -173,7 +180,11 @@ class _Runner:
 
     def call(self):
         args = self.v.get("call", {})
-        inputs = self.data[args.get("inputs", "x")]
+        if self.p.call_layer is not None:
+            inputs = self.p.call_layer.construct()  # an unapplied layer object, where a tensor belongs
+        else:
+            inputs = self.data[args.get("inputs", "x")]
+        positional = [self.data[a] if isinstance(a, str) else a["value"] for a in args.get("positional", [])]
         kwargs = {}
         for key in ("states", "initial_state"):
             if key in args:
@@ -183,7 +194,10 @@ class _Runner:
             kwargs["mask"] = self.data[args["mask"]]
         if "training" in args:
             kwargs["training"] = args["training"]
-        result = self.model(inputs, **kwargs)
+        if args.get("keyword"):
+            result = self.model(*positional, **{args["keyword"]: inputs}, **kwargs)
+        else:
+            result = self.model(inputs, *positional, **kwargs)
         if "unpack" in args:
             result = UNPACK[args["unpack"]](result)
         _describe_output(result, self.outcome)
@@ -206,6 +220,22 @@ class _Runner:
             self.model = fresh
         else:
             self.model = keras.models.load_model(path)
+
+    def reset_states(self):
+        if (self.v.get("reset_states") or {}).get("target", "model") == "model":
+            self.model.reset_states()
+            return
+        for layer in self.model.layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_states()
+
+    def tf_op(self):
+        args = self.v["tf_op"]
+        op = getattr(compat.tf(), args["op"])  # one of allow.TF_OPS, checked by prepare
+        kwargs = {k: args[k] for k in ("axis", "perm") if k in args}
+        spec = self.p.plan.input  # validate requires model.input: the symbolic input user code would write
+        symbolic = self.model(compat.keras().Input(shape=tuple(spec["shape"]), batch_size=spec.get("batch_size")))
+        _describe_output(op(symbolic, **kwargs), self.outcome)
 
     def convert(self):
         args = self.v.get("convert") or {}

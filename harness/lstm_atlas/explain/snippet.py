@@ -10,7 +10,7 @@ from the allow-list and ``engine/compat.py``. It is plain text; nothing here imp
 from __future__ import annotations
 
 from lstm_atlas.case import dataops, dtypes
-from lstm_atlas.case.allow import NESTED_LAYER_KEYS, OPTIMIZERS
+from lstm_atlas.case.allow import NESTED_LAYER_KEYS, OPTIMIZER_ARGS, OPTIMIZERS
 from lstm_atlas.engine.compat import SAVE_SUFFIX, WEIGHTS_FORMATS
 
 
@@ -62,7 +62,7 @@ def _compile_line(spec: dict, target: str) -> str:
     name = spec.get("optimizer", "adam")
     if name.lower() not in OPTIMIZERS:  # validation rules this out; a snippet names only allow-listed classes
         raise ValueError(f"optimizer {name!r} is not in the allow-list")
-    kwargs = {k: spec[k] for k in ("learning_rate", "clipnorm", "clipvalue") if k in spec}
+    kwargs = {k: spec[k] for k in OPTIMIZER_ARGS if k in spec}
     if kwargs:
         cls = OPTIMIZERS[name.lower()]
         optimizer = f"keras.optimizers.{cls}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
@@ -128,10 +128,26 @@ def _step_lines(variant: dict, target: str) -> list[str]:
                 kwargs.append(f"mask={args['mask']}")
             if "training" in args:
                 kwargs.append(f"training={args['training']!r}")
-            call = f"{target}({', '.join([args.get('inputs', 'x')] + kwargs)})"
+            inputs = render_layer(args["inputs_layer"]) if args.get("inputs_layer") else args.get("inputs", "x")
+            positional = [a if isinstance(a, str) else repr(a["value"]) for a in args.get("positional", [])]
+            keyword = args.get("keyword")
+            first = positional + [f"{keyword}={inputs}"] if keyword else [inputs] + positional
+            call = f"{target}({', '.join(first + kwargs)})"
             unpack = args.get("unpack")
             names = ", ".join(["output"] + [f"state_{i}" for i in range(1, unpack)]) if unpack else "output"
             out.append(f"{names} = {call}")
+        elif step == "reset_states":
+            if (variant.get("reset_states") or {}).get("target", "model") == "model":
+                out.append(f"{target}.reset_states()")
+            else:
+                out.append(f"for stateful in (l for l in {target}.layers if getattr(l, 'stateful', False)):")
+                out.append("    stateful.reset_states()")
+        elif step == "tf_op":
+            args = variant.get("tf_op") or {}
+            extra = "".join(f", {k}={args[k]!r}" for k in ("axis", "perm") if k in args)
+            shape = tuple((variant.get("model") or {}).get("input", {}).get("shape", ()))
+            out.append(f"symbolic = {target}(keras.Input(shape={shape}))")
+            out.append(f"output = tf.{args.get('op')}(symbolic{extra})")
         elif step == "save":
             fmt = (variant.get("save") or {}).get("format", "keras")
             path = "model" + SAVE_SUFFIX.get(fmt, ".keras")
@@ -161,7 +177,7 @@ def render_variant(variant: dict) -> str:
     data_lines, uses_tf = _data_lines(variant.get("data", {}))
     model = variant.get("model") or {}
     steps = _steps(variant)
-    uses_tf = uses_tf or "convert" in steps
+    uses_tf = uses_tf or "convert" in steps or "tf_op" in steps
     uses_ml_dtypes = any("ml_dtypes." in line for line in data_lines)  # bfloat16 arrays
     head = ["import numpy as np"] + (["import ml_dtypes"] if uses_ml_dtypes else []) + (
         ["import tensorflow as tf"] if uses_tf else []) + [
