@@ -23,7 +23,7 @@ from pathlib import Path
 import re2
 
 from lstm_atlas import versions
-from lstm_atlas.explain.wording import doc_generations, layer_kind
+from lstm_atlas.explain.wording import doc_generations, layer_kind, unwrapped
 from lstm_atlas.normalise import message_template, split_traceback
 from lstm_atlas.patterns import compile_pattern
 
@@ -246,17 +246,20 @@ class Index:
         self.cases: dict = data["cases"]
         self.envs: dict = data["environments"]
         self.messages: list[dict] = data["messages"]
-        docs = [features(m["template"]) for m in self.messages]
+        #: what is compared: each template without the wrapping pasted in front of a message (logging prefixes)
+        self.templates = [unwrapped(m["template"]) for m in self.messages]
+        docs = [features(t) for t in self.templates]
         df: Counter = Counter()
-        for feats in {m["template"]: f for m, f in zip(self.messages, docs, strict=False)}.values():
+        for feats in dict(zip(self.templates, docs, strict=False)).values():
             df.update(feats.keys())
-        n = len({m["template"] for m in self.messages}) or 1
+        n = len(set(self.templates)) or 1
         self.idf = {t: math.log((1 + n) / (1 + c)) + 1.0 for t, c in df.items()}
         self.default_idf = math.log(1 + n) + 1.0
         self.vectors = [self.vector(f) for f in docs]
         #: reports of a failure mode that has no case yet: they only name a family among the nearest
         self.family_messages: list[dict] = data.get("family_messages") or []
-        self.family_vectors = [self.vector(features(m["template"])) for m in self.family_messages]
+        self.family_templates = [unwrapped(m["template"]) for m in self.family_messages]
+        self.family_vectors = [self.vector(features(t)) for t in self.family_templates]
         self.generations = [doc_generations(m, self.envs) for m in self.messages]
         self.layer_kinds = [layer_kind(m["message"]) for m in self.messages]
         self._patterns: dict[str, list] = {}

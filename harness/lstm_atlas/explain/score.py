@@ -18,12 +18,15 @@ from lstm_atlas import versions
 from lstm_atlas.explain.index import Index, features
 from lstm_atlas.explain.wording import (
     dtypes_named,
+    expected_rank,
     generation_of,
     layer_kind,
     mentions_recurrent,
     named_arguments,
+    rank_direction,
     steps_shown,
     target_output_difference,
+    unwrapped,
 )
 from lstm_atlas.normalise import message_template, split_traceback
 
@@ -122,7 +125,7 @@ def _context_words(text: str, message: str) -> set[str]:
 def _similarity(index: Index, qvec: dict, qtemplate: str, i: int) -> float:
     from rapidfuzz import fuzz  # imported here so other lstm-atlas commands do not pay for it
 
-    doc = index.messages[i]["template"]
+    doc = index.templates[i]
     cos = index.cosine(qvec, i)
     fuzzy = fuzz.token_set_ratio(qtemplate, doc) / 100.0
     if min(len(qtemplate), len(doc)) < 12:  # token sets of a few characters match too easily
@@ -219,7 +222,7 @@ def _family_scores(index: Index, qvec: dict, qtemplate: str, qmarks) -> tuple[di
     best, best_sim = None, 0.0
     for i, doc in enumerate(index.family_messages):
         cos = index.cosine(qvec, i, index.family_vectors)
-        sim = (0.55 * cos + 0.45 * fuzz.token_set_ratio(qtemplate, doc["template"]) / 100.0) \
+        sim = (0.55 * cos + 0.45 * fuzz.token_set_ratio(qtemplate, index.family_templates[i]) / 100.0) \
             * _disagreement(qmarks, doc["template"])
         out[doc["family"]] = max(out.get(doc["family"], 0.0), sim)
         if sim > best_sim:
@@ -242,7 +245,7 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     qexc, qmessage = split_traceback(text)
     if qexc is None and _NAN_LOSS_RE.search(text):
         text = qmessage = "no error, loss: nan"  # a Keras progress line: the symptom, not a message
-    qtemplate = message_template(text)
+    qtemplate = unwrapped(message_template(text))
     qvec = index.vector(features(qtemplate))
     context = _context_words(text, qmessage) if "\n" in text.strip() else set()
     narrowing = bool(tf or keras or device)
