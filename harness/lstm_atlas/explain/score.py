@@ -189,6 +189,11 @@ OTHER_ARGUMENT = 0.65
 OTHER_DTYPE = 0.65
 #: Labels with another number of axes than the output (return_sequences) against another last axis (classes).
 OTHER_TARGET_SHAPE = 0.65
+#: Keras 2's "expected X to have N dimensions, but got array with shape S" with an axis too many against one too
+#: few (labels one-hot encoded twice is not a sequence output against per-sample labels).
+OTHER_RANK_DIRECTION = 0.65
+#: An input check expecting another number of axes ("expected shape=(None, 2)" against "(None, 5, 3)"): another model.
+OTHER_EXPECTED_RANK = 0.65
 #: How much a step the traceback shows failing (convert, save, load, predict) adds to a case whose run has it,
 #: times the step's rarity among cases (fit, in most cases, adds next to nothing).
 STEP_EVIDENCE = 0.08
@@ -268,6 +273,15 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
                 sims[i] *= foreign
     qargs, qdtypes, qtarget = named_arguments(qmessage), dtypes_named(qmessage), target_output_difference(qmessage)
     qdtypes = qdtypes if len(qdtypes) <= 3 else frozenset()
+    qdirection, qrank = rank_direction(qmessage), expected_rank(qmessage)
+    if qdirection or qrank:
+        for i, doc in enumerate(index.messages):
+            ddirection = rank_direction(doc["message"]) if qdirection else None
+            if ddirection and ddirection != qdirection:
+                sims[i] *= OTHER_RANK_DIRECTION
+            drank = expected_rank(doc["message"]) if qrank else None
+            if drank and drank != qrank:
+                sims[i] *= OTHER_EXPECTED_RANK
     if qargs or qdtypes or qtarget:
         for i, doc in enumerate(index.messages):
             dargs = named_arguments(doc["message"]) if qargs else None
