@@ -58,6 +58,8 @@ SYMPTOM_CAP = 1.0
 _NAN_LOSS_RE = re.compile(r"\bloss: (?:nan|inf)\b", re.I)
 _DIFF_RE = re.compile(r"<diff_(\w+)>")
 _ROLE_RE = re.compile(r"checking (?:model )?(input|target)")
+#: The Python type a builtin error names ("list object has no attribute shape"): the template keeps it, it is the cause.
+_OBJECT_TYPE_RE = re.compile(r"(<dtype>|\b[A-Za-z_][\w.]*) object (?:has no attribute|is not)\b")
 
 
 @dataclass
@@ -136,7 +138,8 @@ def _similarity(index: Index, qvec: dict, qtemplate: str, i: int) -> float:
 def _cause_marks(template: str) -> tuple:
     """What :func:`_disagreement` compares: ranks, keyword arguments, the differing axis, the role."""
     return ([a + b for a, b in _RANK_TOKEN_RE.findall(template)], {a or b for a, b in _ARG_RE.findall(template)},
-            _DIFF_RE.findall(template), _ROLE_RE.findall(template), set(_NAMED_KIND_RE.findall(template)))
+            _DIFF_RE.findall(template), _ROLE_RE.findall(template), set(_NAMED_KIND_RE.findall(template)),
+            set(_OBJECT_TYPE_RE.findall(template)))
 
 
 def _disagreement(qtemplate: str | tuple, doc: str) -> float:
@@ -145,8 +148,8 @@ def _disagreement(qtemplate: str | tuple, doc: str) -> float:
     ``qtemplate`` may be its :func:`_cause_marks` already, so a query is scanned once, not once per document.
     """
     factor = 1.0
-    qranks, qargs, qdiff, qrole, qnamed = _cause_marks(qtemplate) if isinstance(qtemplate, str) else qtemplate
-    dranks, dargs, ddiff, drole, dnamed = _cause_marks(doc)
+    qranks, qargs, qdiff, qrole, qnamed, qtype = _cause_marks(qtemplate) if isinstance(qtemplate, str) else qtemplate
+    dranks, dargs, ddiff, drole, dnamed, dtype = _cause_marks(doc)
     if qranks and dranks and qranks[0] != dranks[0]:  # the rank the layer expects differs (an LSTM's is 3,
         factor *= 0.55                                # exactly, not min_ndim): another layer
     elif qranks and dranks and qranks != dranks:  # "found ndim=4" is another cause than "found ndim=2"
@@ -157,6 +160,8 @@ def _disagreement(qtemplate: str | tuple, doc: str) -> float:
         factor *= 0.85
     if qnamed and dnamed and not qnamed & dnamed:  # "could not locate class X" is not "... function Y"
         factor *= 0.8
+    if qtype and dtype and not qtype & dtype:  # "'list' object has no attribute" is not "'float' object ...": the
+        factor *= 0.75                         # type is the cause, as the argument is of an API change
     if qrole and drole and qrole != drole:  # Keras 2: "checking target" is the labels, "checking input" x
         factor *= 0.85
     return factor
