@@ -87,6 +87,25 @@ def symptom_wordings(symptom: str) -> list[str]:
     parts = [_LABEL_RE.sub("", p).strip(" .") for part in parts for p in _ALTERNATIVE_RE.split(part)]
     return list(dict.fromkeys(p for p in parts if len(p) >= 8)) or ([symptom] if symptom.strip() else [])
 
+#: The Keras generation a symptom's label or remark gives one of its wordings: "Keras 3: ...", "... (Keras 2 on GPU)".
+_GENERATION_LABEL_RE = re.compile(r"^\s*(?:Keras|tf_keras) ([23])[\d.x+-]*:|\((?:[^()]*\s)?Keras ([23])\b[^()]*\)")
+
+
+def symptom_generations(symptom: str) -> dict[str, str]:
+    """Each wording of :func:`symptom_wordings` whose label or remark names one Keras generation -> '2' or '3'
+    ("A (Keras 3) / B (Keras 2)": A is '3', B is '2'); a wording labelled with both, or none, is left out."""
+    text = symptom.strip()
+    halves = text.split(" / ")
+    parts = halves if len(halves) > 1 and min(len(_REMARK_RE.sub("", h)) for h in halves) >= 24 else [text]
+    out: dict[str, str] = {}
+    for part in parts:
+        for piece in _ALTERNATIVE_RE.split(part):
+            named = {a or b for a, b in _GENERATION_LABEL_RE.findall(piece)}
+            for wording in symptom_wordings(piece) if len(named) == 1 else []:
+                out.setdefault(wording, next(iter(named)))
+    wordings = set(symptom_wordings(symptom))
+    return {w: g for w, g in out.items() if w in wordings}
+
 _GPU_RE = re.compile(r"\bGPU\b|cuDNN|CUDNN|cuda", re.I)
 
 
@@ -158,9 +177,11 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
                              "template": message_template(known["message"]), "message": known["message"][:600],
                              "source": known["source"], "versions": known.get("versions", ""),
                              "device": known.get("device", ""), "unverified": bool(known.get("unverified", True))})
+        labelled = symptom_generations(spec.get("symptom", ""))
         for wording in symptom_wordings(spec.get("symptom", "")):
             messages.append({"case": case.id, "origin": "symptom", "exception": None,
-                             "template": message_template(wording), "message": wording})
+                             "template": message_template(wording), "message": wording,
+                             **({"generation": labelled[wording]} if wording in labelled else {})})
         messages += [reported_document(r) for r in reports if r.case == case.id and r.split == "tune"]
     # a failure mode with no case (proposed, not reproducible here) still names its family among the nearest
     family_messages = [{"family": r.family, "template": message_template(r.message), "report": r.id,

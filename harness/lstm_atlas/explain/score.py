@@ -20,6 +20,7 @@ from lstm_atlas.explain.wording import (
     dtypes_named,
     expected_rank,
     generation_of,
+    generation_shown,
     layer_kind,
     mentions_recurrent,
     named_arguments,
@@ -207,6 +208,12 @@ OTHER_GENERATION = 0.96
 #: How much the paste's words (family profiles, lstm_atlas.explain.families) add to a family's nearness
 #: when no case is known; derived on wild/tune held out report by report.
 FAMILY_WORDS_WEIGHT = 0.45
+#: The same where the paste itself shows its generation (tf.keras's logging prefix, Keras 2 or 3 package paths in
+#: its frames): the matrix ran the case on that generation too, and it raised something else there. Also applied
+#: to a case whose own pattern matches, when its closest wording is the other generation's (a Keras 3 UserWarning
+#: pasted as tf.keras's "WARNING:tensorflow:" log line). Set on wild/tune held out report by report: the largest
+#: value of 0.96/0.9/0.85/0.8 that moves anything (4 unrelated "ran out of data" reports rejected, nothing lost).
+OTHER_GENERATION_SHOWN = 0.8
 #: Documents this close to the best one decide the message's generation when none was asked.
 GENERATION_BAND = 0.03
 
@@ -298,11 +305,13 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
             dtarget = target_output_difference(doc["message"]) if qtarget else None
             if dtarget and dtarget != qtarget:
                 sims[i] *= OTHER_TARGET_SHAPE
-    generation = _query_generation(index, sims, tf, keras)
+    shown = None if (tf or keras) else generation_shown(text)
+    generation = generation_of(keras, tf) or shown or _query_generation(index, sims, tf, keras)
     if generation:
+        other = OTHER_GENERATION_SHOWN if shown else OTHER_GENERATION
         for i, gens in enumerate(index.generations):
             if gens and generation not in gens:
-                sims[i] *= OTHER_GENERATION
+                sims[i] *= other
     best: dict[str, int] = {}  # case -> its closest document
     for i, doc in enumerate(index.messages):
         cid = doc["case"]
@@ -314,6 +323,8 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
         matched = [p for p in index.patterns(cid) if sim >= PATTERN_CANDIDATE_AT and p.search(qmessage)]
         if matched:
             score = max(score, 0.75 + 0.25 * sim)
+            if shown and index.generations[i] and shown not in index.generations[i]:
+                score *= OTHER_GENERATION_SHOWN  # the pattern is the case's, its wording another generation's
         words = set(index.cases[cid]["words"])
         score += 0.005 * min(len(words & context), 3)
         score += STEP_EVIDENCE * max((index.step_rarity(st) for st in qsteps & words), default=0.0)

@@ -29,6 +29,8 @@ def doc_generations(doc: dict, envs: dict) -> frozenset:
         return frozenset(filter(None, (generation_of(envs.get(env, {}).get("keras")) for env, _ in doc["seen"])))
     if doc["origin"] == "reported" and doc.get("era"):
         return frozenset({"3" if doc["era"] == "keras3" else "2"})
+    if doc["origin"] == "symptom" and doc.get("generation") in ("2", "3"):  # labelled "(Keras 3)" in the symptom
+        return frozenset({doc["generation"]})
     return frozenset()
 
 
@@ -192,3 +194,19 @@ def expected_rank(message: str) -> int | None:
     input has 3, a Dense or graph model's 2, an image model's 4. None when the message shows no such shape."""
     m = _EXPECTED_SHAPE_RE.search(message[:4000])
     return len([d for d in m.group(1).split(",") if d.strip()]) if m else None
+
+
+#: What in a paste shows the Keras generation it ran on: tf.keras's logging prefix and Keras 2's package paths
+#: (tensorflow/python/keras, tf_keras, keras/engine, keras/src/engine of Keras 2.13-2.15), Keras 3's own modules.
+_GENERATION_SHOWN = (
+    ("2", re.compile(r"^\s*WARNING:tensorflow:|tensorflow[/\\.]python[/\\.]keras[/\\.]|\btf_keras[/\\.]|"
+                     r"\bkeras[/\\.](?:src[/\\.])?engine[/\\.]", re.M)),
+    ("3", re.compile(r"\bkeras[/\\.]src[/\\.](?:trainers|models|backend|ops)[/\\.]|\bkeras[/\\.]src[/\\.]layers[/\\.]layer\.py")),
+)
+
+
+def generation_shown(text: str) -> str | None:
+    """The one Keras generation a paste's frames or logging prefix show ('2' or '3'); None when none or both."""
+    head = text[:200_000]
+    shown = {gen for gen, pattern in _GENERATION_SHOWN if pattern.search(head)}
+    return next(iter(shown)) if len(shown) == 1 else None
