@@ -37,7 +37,8 @@ def test_a_wrapper_alone_is_kept():
     ("Error when checking target: expected dense_1 to have 2 dimensions, but got array with shape (40261, 2, 2)",
      "extra"),
     ("Error when checking target: expected lstm_27 to have 3 dimensions, but got array with shape (150, 1)", "missing"),
-    ("Error when checking input: expected lstm_input to have 3 dimensions, but got array with shape (0, 30)", "missing"),
+    ("Error when checking input: expected lstm_input to have 3 dimensions, but got array with shape (0, 30)",
+     "missing"),
     ("expected lstm_1_input to have shape (5, 3) but got array with shape (5, 4)", None),
 ])
 def test_rank_direction(message, direction):

@@ -201,7 +201,8 @@ def expected_rank(message: str) -> int | None:
 _GENERATION_SHOWN = (
     ("2", re.compile(r"^\s*WARNING:tensorflow:|tensorflow[/\\.]python[/\\.]keras[/\\.]|\btf_keras[/\\.]|"
                      r"\bkeras[/\\.](?:src[/\\.])?engine[/\\.]", re.M)),
-    ("3", re.compile(r"\bkeras[/\\.]src[/\\.](?:trainers|models|backend|ops)[/\\.]|\bkeras[/\\.]src[/\\.]layers[/\\.]layer\.py")),
+    ("3", re.compile(r"\bkeras[/\\.]src[/\\.](?:trainers|models|backend|ops)[/\\.]|"
+                     r"\bkeras[/\\.]src[/\\.]layers[/\\.]layer\.py")),
 )
 
 
