@@ -23,7 +23,7 @@ from pathlib import Path
 import re2
 
 from lstm_atlas import versions
-from lstm_atlas.explain.wording import doc_generations, layer_kind
+from lstm_atlas.explain.wording import doc_generations, layer_kind, unwrapped
 from lstm_atlas.normalise import message_template, split_traceback
 from lstm_atlas.patterns import compile_pattern
 
@@ -86,6 +86,25 @@ def symptom_wordings(symptom: str) -> list[str]:
     parts = halves if len(halves) > 1 and min(len(h) for h in halves) >= 24 else [text]
     parts = [_LABEL_RE.sub("", p).strip(" .") for part in parts for p in _ALTERNATIVE_RE.split(part)]
     return list(dict.fromkeys(p for p in parts if len(p) >= 8)) or ([symptom] if symptom.strip() else [])
+
+#: The Keras generation a symptom's label or remark gives one of its wordings: "Keras 3: ...", "... (Keras 2 on GPU)".
+_GENERATION_LABEL_RE = re.compile(r"^\s*(?:Keras|tf_keras) ([23])[\d.x+-]*:|\((?:[^()]*\s)?Keras ([23])\b[^()]*\)")
+
+
+def symptom_generations(symptom: str) -> dict[str, str]:
+    """Each wording of :func:`symptom_wordings` whose label or remark names one Keras generation -> '2' or '3'
+    ("A (Keras 3) / B (Keras 2)": A is '3', B is '2'); a wording labelled with both, or none, is left out."""
+    text = symptom.strip()
+    halves = text.split(" / ")
+    parts = halves if len(halves) > 1 and min(len(_REMARK_RE.sub("", h)) for h in halves) >= 24 else [text]
+    out: dict[str, str] = {}
+    for part in parts:
+        for piece in _ALTERNATIVE_RE.split(part):
+            named = {a or b for a, b in _GENERATION_LABEL_RE.findall(piece)}
+            for wording in symptom_wordings(piece) if len(named) == 1 else []:
+                out.setdefault(wording, next(iter(named)))
+    wordings = set(symptom_wordings(symptom))
+    return {w: g for w, g in out.items() if w in wordings}
 
 _GPU_RE = re.compile(r"\bGPU\b|cuDNN|CUDNN|cuda", re.I)
 
@@ -158,9 +177,11 @@ def build_index(cases_dir: str | Path = "cases", merged_path: str | Path = "repo
                              "template": message_template(known["message"]), "message": known["message"][:600],
                              "source": known["source"], "versions": known.get("versions", ""),
                              "device": known.get("device", ""), "unverified": bool(known.get("unverified", True))})
+        labelled = symptom_generations(spec.get("symptom", ""))
         for wording in symptom_wordings(spec.get("symptom", "")):
             messages.append({"case": case.id, "origin": "symptom", "exception": None,
-                             "template": message_template(wording), "message": wording})
+                             "template": message_template(wording), "message": wording,
+                             **({"generation": labelled[wording]} if wording in labelled else {})})
         messages += [reported_document(r) for r in reports if r.case == case.id and r.split == "tune"]
     # a failure mode with no case (proposed, not reproducible here) still names its family among the nearest
     family_messages = [{"family": r.family, "template": message_template(r.message), "report": r.id,
@@ -246,17 +267,20 @@ class Index:
         self.cases: dict = data["cases"]
         self.envs: dict = data["environments"]
         self.messages: list[dict] = data["messages"]
-        docs = [features(m["template"]) for m in self.messages]
+        #: what is compared: each template without the wrapping pasted in front of a message (logging prefixes)
+        self.templates = [unwrapped(m["template"]) for m in self.messages]
+        docs = [features(t) for t in self.templates]
         df: Counter = Counter()
-        for feats in {m["template"]: f for m, f in zip(self.messages, docs, strict=False)}.values():
+        for feats in dict(zip(self.templates, docs, strict=False)).values():
             df.update(feats.keys())
-        n = len({m["template"] for m in self.messages}) or 1
+        n = len(set(self.templates)) or 1
         self.idf = {t: math.log((1 + n) / (1 + c)) + 1.0 for t, c in df.items()}
         self.default_idf = math.log(1 + n) + 1.0
         self.vectors = [self.vector(f) for f in docs]
         #: reports of a failure mode that has no case yet: they only name a family among the nearest
         self.family_messages: list[dict] = data.get("family_messages") or []
-        self.family_vectors = [self.vector(features(m["template"])) for m in self.family_messages]
+        self.family_templates = [unwrapped(m["template"]) for m in self.family_messages]
+        self.family_vectors = [self.vector(features(t)) for t in self.family_templates]
         self.generations = [doc_generations(m, self.envs) for m in self.messages]
         self.layer_kinds = [layer_kind(m["message"]) for m in self.messages]
         self._patterns: dict[str, list] = {}

@@ -18,12 +18,16 @@ from lstm_atlas import versions
 from lstm_atlas.explain.index import Index, features
 from lstm_atlas.explain.wording import (
     dtypes_named,
+    expected_rank,
     generation_of,
+    generation_shown,
     layer_kind,
     mentions_recurrent,
     named_arguments,
+    rank_direction,
     steps_shown,
     target_output_difference,
+    unwrapped,
 )
 from lstm_atlas.normalise import message_template, split_traceback
 
@@ -55,6 +59,8 @@ SYMPTOM_CAP = 1.0
 _NAN_LOSS_RE = re.compile(r"\bloss: (?:nan|inf)\b", re.I)
 _DIFF_RE = re.compile(r"<diff_(\w+)>")
 _ROLE_RE = re.compile(r"checking (?:model )?(input|target)")
+#: The Python type a builtin error names ("list object has no attribute shape"): the template keeps it, it is the cause.
+_OBJECT_TYPE_RE = re.compile(r"(<dtype>|\b[A-Za-z_][\w.]*) object (?:has no attribute|is not)\b")
 
 
 @dataclass
@@ -122,7 +128,7 @@ def _context_words(text: str, message: str) -> set[str]:
 def _similarity(index: Index, qvec: dict, qtemplate: str, i: int) -> float:
     from rapidfuzz import fuzz  # imported here so other lstm-atlas commands do not pay for it
 
-    doc = index.messages[i]["template"]
+    doc = index.templates[i]
     cos = index.cosine(qvec, i)
     fuzzy = fuzz.token_set_ratio(qtemplate, doc) / 100.0
     if min(len(qtemplate), len(doc)) < 12:  # token sets of a few characters match too easily
@@ -133,7 +139,8 @@ def _similarity(index: Index, qvec: dict, qtemplate: str, i: int) -> float:
 def _cause_marks(template: str) -> tuple:
     """What :func:`_disagreement` compares: ranks, keyword arguments, the differing axis, the role."""
     return ([a + b for a, b in _RANK_TOKEN_RE.findall(template)], {a or b for a, b in _ARG_RE.findall(template)},
-            _DIFF_RE.findall(template), _ROLE_RE.findall(template), set(_NAMED_KIND_RE.findall(template)))
+            _DIFF_RE.findall(template), _ROLE_RE.findall(template), set(_NAMED_KIND_RE.findall(template)),
+            set(_OBJECT_TYPE_RE.findall(template)))
 
 
 def _disagreement(qtemplate: str | tuple, doc: str) -> float:
@@ -142,8 +149,8 @@ def _disagreement(qtemplate: str | tuple, doc: str) -> float:
     ``qtemplate`` may be its :func:`_cause_marks` already, so a query is scanned once, not once per document.
     """
     factor = 1.0
-    qranks, qargs, qdiff, qrole, qnamed = _cause_marks(qtemplate) if isinstance(qtemplate, str) else qtemplate
-    dranks, dargs, ddiff, drole, dnamed = _cause_marks(doc)
+    qranks, qargs, qdiff, qrole, qnamed, qtype = _cause_marks(qtemplate) if isinstance(qtemplate, str) else qtemplate
+    dranks, dargs, ddiff, drole, dnamed, dtype = _cause_marks(doc)
     if qranks and dranks and qranks[0] != dranks[0]:  # the rank the layer expects differs (an LSTM's is 3,
         factor *= 0.55                                # exactly, not min_ndim): another layer
     elif qranks and dranks and qranks != dranks:  # "found ndim=4" is another cause than "found ndim=2"
@@ -154,6 +161,8 @@ def _disagreement(qtemplate: str | tuple, doc: str) -> float:
         factor *= 0.85
     if qnamed and dnamed and not qnamed & dnamed:  # "could not locate class X" is not "... function Y"
         factor *= 0.8
+    if qtype and dtype and not qtype & dtype:  # "'list' object has no attribute" is not "'float' object ...": the
+        factor *= 0.75                         # type is the cause, as the argument is of an API change
     if qrole and drole and qrole != drole:  # Keras 2: "checking target" is the labels, "checking input" x
         factor *= 0.85
     return factor
@@ -186,6 +195,11 @@ OTHER_ARGUMENT = 0.65
 OTHER_DTYPE = 0.65
 #: Labels with another number of axes than the output (return_sequences) against another last axis (classes).
 OTHER_TARGET_SHAPE = 0.65
+#: Keras 2's "expected X to have N dimensions, but got array with shape S" with an axis too many against one too
+#: few (labels one-hot encoded twice is not a sequence output against per-sample labels).
+OTHER_RANK_DIRECTION = 0.65
+#: An input check expecting another number of axes ("expected shape=(None, 2)" against "(None, 5, 3)"): another model.
+OTHER_EXPECTED_RANK = 0.65
 #: How much a step the traceback shows failing (convert, save, load, predict) adds to a case whose run has it,
 #: times the step's rarity among cases (fit, in most cases, adds next to nothing).
 STEP_EVIDENCE = 0.08
@@ -194,6 +208,12 @@ OTHER_GENERATION = 0.96
 #: How much the paste's words (family profiles, lstm_atlas.explain.families) add to a family's nearness
 #: when no case is known; derived on wild/tune held out report by report.
 FAMILY_WORDS_WEIGHT = 0.45
+#: The same where the paste itself shows its generation (tf.keras's logging prefix, Keras 2 or 3 package paths in
+#: its frames): the matrix ran the case on that generation too, and it raised something else there. Also applied
+#: to a case whose own pattern matches, when its closest wording is the other generation's (a Keras 3 UserWarning
+#: pasted as tf.keras's "WARNING:tensorflow:" log line). Set on wild/tune held out report by report: the largest
+#: value of 0.96/0.9/0.85/0.8 that moves anything (4 unrelated "ran out of data" reports rejected, nothing lost).
+OTHER_GENERATION_SHOWN = 0.8
 #: Documents this close to the best one decide the message's generation when none was asked.
 GENERATION_BAND = 0.03
 
@@ -219,7 +239,7 @@ def _family_scores(index: Index, qvec: dict, qtemplate: str, qmarks) -> tuple[di
     best, best_sim = None, 0.0
     for i, doc in enumerate(index.family_messages):
         cos = index.cosine(qvec, i, index.family_vectors)
-        sim = (0.55 * cos + 0.45 * fuzz.token_set_ratio(qtemplate, doc["template"]) / 100.0) \
+        sim = (0.55 * cos + 0.45 * fuzz.token_set_ratio(qtemplate, index.family_templates[i]) / 100.0) \
             * _disagreement(qmarks, doc["template"])
         out[doc["family"]] = max(out.get(doc["family"], 0.0), sim)
         if sim > best_sim:
@@ -242,7 +262,7 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     qexc, qmessage = split_traceback(text)
     if qexc is None and _NAN_LOSS_RE.search(text):
         text = qmessage = "no error, loss: nan"  # a Keras progress line: the symptom, not a message
-    qtemplate = message_template(text)
+    qtemplate = unwrapped(message_template(text))
     qvec = index.vector(features(qtemplate))
     context = _context_words(text, qmessage) if "\n" in text.strip() else set()
     narrowing = bool(tf or keras or device)
@@ -265,6 +285,15 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
                 sims[i] *= foreign
     qargs, qdtypes, qtarget = named_arguments(qmessage), dtypes_named(qmessage), target_output_difference(qmessage)
     qdtypes = qdtypes if len(qdtypes) <= 3 else frozenset()
+    qdirection, qrank = rank_direction(qmessage), expected_rank(qmessage)
+    if qdirection or qrank:
+        for i, doc in enumerate(index.messages):
+            ddirection = rank_direction(doc["message"]) if qdirection else None
+            if ddirection and ddirection != qdirection:
+                sims[i] *= OTHER_RANK_DIRECTION
+            drank = expected_rank(doc["message"]) if qrank else None
+            if drank and drank != qrank:
+                sims[i] *= OTHER_EXPECTED_RANK
     if qargs or qdtypes or qtarget:
         for i, doc in enumerate(index.messages):
             dargs = named_arguments(doc["message"]) if qargs else None
@@ -276,11 +305,13 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
             dtarget = target_output_difference(doc["message"]) if qtarget else None
             if dtarget and dtarget != qtarget:
                 sims[i] *= OTHER_TARGET_SHAPE
-    generation = _query_generation(index, sims, tf, keras)
+    shown = None if (tf or keras) else generation_shown(text)
+    generation = generation_of(keras, tf) or shown or _query_generation(index, sims, tf, keras)
     if generation:
+        other = OTHER_GENERATION_SHOWN if shown else OTHER_GENERATION
         for i, gens in enumerate(index.generations):
             if gens and generation not in gens:
-                sims[i] *= OTHER_GENERATION
+                sims[i] *= other
     best: dict[str, int] = {}  # case -> its closest document
     for i, doc in enumerate(index.messages):
         cid = doc["case"]
@@ -292,6 +323,8 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
         matched = [p for p in index.patterns(cid) if sim >= PATTERN_CANDIDATE_AT and p.search(qmessage)]
         if matched:
             score = max(score, 0.75 + 0.25 * sim)
+            if shown and index.generations[i] and shown not in index.generations[i]:
+                score *= OTHER_GENERATION_SHOWN  # the pattern is the case's, its wording another generation's
         words = set(index.cases[cid]["words"])
         score += 0.005 * min(len(words & context), 3)
         score += STEP_EVIDENCE * max((index.step_rarity(st) for st in qsteps & words), default=0.0)

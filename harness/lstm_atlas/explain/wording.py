@@ -29,6 +29,8 @@ def doc_generations(doc: dict, envs: dict) -> frozenset:
         return frozenset(filter(None, (generation_of(envs.get(env, {}).get("keras")) for env, _ in doc["seen"])))
     if doc["origin"] == "reported" and doc.get("era"):
         return frozenset({"3" if doc["era"] == "keras3" else "2"})
+    if doc["origin"] == "symptom" and doc.get("generation") in ("2", "3"):  # labelled "(Keras 3)" in the symptom
+        return frozenset({doc["generation"]})
     return frozenset()
 
 
@@ -144,3 +146,68 @@ def target_output_difference(message: str) -> str | None:
     target, output = ([d for d in part.split(",") if d.strip()] for part in m.groups())
     return "rank" if len(target) != len(output) else "features"
 
+
+
+#: Wrapping pasted around a message that says nothing of its cause, at the start of its template: Python
+#: logging's prefix ("WARNING:tensorflow:", "WARNING:absl:"), a conversion that re-raises another error ("Tried to
+#: convert 'indices' to a tensor and failed. Error: ..."), and the "Exception encountered when calling X.call()."
+#: of an issue title, where it shares the line with the message (message_core drops it only on a line of its own).
+_WRAPPER_RES = (
+    re.compile(r"^(?:WARNING|INFO|ERROR|CRITICAL|DEBUG):(?:tensorflow|absl|root|keras|py\.warnings):\s*"),
+    re.compile(r"^Tried to convert <name> to a tensor and failed\.\s*Error:\s*(?=\S)"),
+    re.compile(r"^Exception encountered when calling (?:layer <name> \(type \w+\)|[\w.]+\(\))\.\s*(?=\S)"),
+)
+
+
+def unwrapped(template: str) -> str:
+    """A template without the wrapping in front of the message (:data:`_WRAPPER_RES`); never empty."""
+    text = template
+    changed = True
+    while changed:
+        changed = False
+        for pattern in _WRAPPER_RES:
+            stripped = pattern.sub("", text, count=1)
+            if stripped != text and stripped.strip():
+                text, changed = stripped, True
+    return text
+
+
+_DIMENSIONS_RE = re.compile(r"to have (\d+) dimensions, but got array with shape \(([^()]*)\)")
+
+
+def rank_direction(message: str) -> str | None:
+    """Keras 2's "expected X to have N dimensions, but got array with shape S": 'extra' when the array has more
+    axes than the layer expects (labels one-hot encoded twice, a window axis too many), 'missing' when fewer
+    (a sequence output against per-sample labels, 2D data into an LSTM); None for other messages."""
+    m = _DIMENSIONS_RE.search(message[:4000])
+    if not m:
+        return None
+    expected, got = int(m.group(1)), len([d for d in m.group(2).split(",") if d.strip()])
+    return "extra" if got > expected else "missing" if got < expected else None
+
+
+_EXPECTED_SHAPE_RE = re.compile(r"expected shape=[(\[]([^()\[\]]*)[)\]]")
+
+
+def expected_rank(message: str) -> int | None:
+    """How many axes an input check expects ("expected shape=(None, 5, 3)": 3, batch axis included); an LSTM's
+    input has 3, a Dense or graph model's 2, an image model's 4. None when the message shows no such shape."""
+    m = _EXPECTED_SHAPE_RE.search(message[:4000])
+    return len([d for d in m.group(1).split(",") if d.strip()]) if m else None
+
+
+#: What in a paste shows the Keras generation it ran on: tf.keras's logging prefix and Keras 2's package paths
+#: (tensorflow/python/keras, tf_keras, keras/engine, keras/src/engine of Keras 2.13-2.15), Keras 3's own modules.
+_GENERATION_SHOWN = (
+    ("2", re.compile(r"^\s*WARNING:tensorflow:|tensorflow[/\\.]python[/\\.]keras[/\\.]|\btf_keras[/\\.]|"
+                     r"\bkeras[/\\.](?:src[/\\.])?engine[/\\.]", re.M)),
+    ("3", re.compile(r"\bkeras[/\\.]src[/\\.](?:trainers|models|backend|ops)[/\\.]|"
+                     r"\bkeras[/\\.]src[/\\.]layers[/\\.]layer\.py")),
+)
+
+
+def generation_shown(text: str) -> str | None:
+    """The one Keras generation a paste's frames or logging prefix show ('2' or '3'); None when none or both."""
+    head = text[:200_000]
+    shown = {gen for gen, pattern in _GENERATION_SHOWN if pattern.search(head)}
+    return next(iter(shown)) if len(shown) == 1 else None

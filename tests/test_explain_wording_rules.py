@@ -1,0 +1,106 @@
+"""The wording rules explain scores with: wrappers, rank direction, expected rank, shown generation, symptom labels.
+
+Pure logic on message text; no TensorFlow, no index.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lstm_atlas.explain.index import symptom_generations, symptom_wordings
+from lstm_atlas.explain.score import _disagreement
+from lstm_atlas.explain.wording import expected_rank, generation_shown, rank_direction, unwrapped
+from lstm_atlas.normalise import message_template
+
+
+@pytest.mark.parametrize("pasted, core", [
+    ("WARNING:tensorflow:Layer gru_4 will not use cuDNN kernel since it doesn't meet the cuDNN kernel criteria.",
+     "Layer gru_4 will not use cuDNN kernel since it doesn't meet the cuDNN kernel criteria."),
+    ("WARNING:absl:Found untraced functions such as lstm_cell_layer_call_fn while saving",
+     "Found untraced functions such as lstm_cell_layer_call_fn while saving"),
+    ("ValueError: Tried to convert 'indices' to a tensor and failed. Error: A KerasTensor cannot be used as input",
+     "A KerasTensor cannot be used as input"),
+    ('TypeError: Exception encountered when calling Bidirectional.call(). can only concatenate list (not "tuple") '
+     "to list", 'can only concatenate list (not "tuple") to list'),
+])
+def test_wrapping_in_front_of_a_message_is_not_compared(pasted, core):
+    assert unwrapped(message_template(pasted)) == unwrapped(message_template(core))
+
+
+def test_a_wrapper_alone_is_kept():
+    assert unwrapped("Exception encountered when calling Sequential.call().") == \
+        "Exception encountered when calling Sequential.call()."
+    assert unwrapped("WARNING:tensorflow:") == "WARNING:tensorflow:"
+
+
+@pytest.mark.parametrize("message, direction", [
+    ("Error when checking target: expected dense_1 to have 2 dimensions, but got array with shape (40261, 2, 2)",
+     "extra"),
+    ("Error when checking target: expected lstm_27 to have 3 dimensions, but got array with shape (150, 1)", "missing"),
+    ("Error when checking input: expected lstm_input to have 3 dimensions, but got array with shape (0, 30)",
+     "missing"),
+    ("expected lstm_1_input to have shape (5, 3) but got array with shape (5, 4)", None),
+])
+def test_rank_direction(message, direction):
+    assert rank_direction(message) == direction
+
+
+def test_rank_direction_tells_apart_what_the_template_hides():
+    extra = "expected dense_1 to have 2 dimensions, but got array with shape (40261, 2, 2)"
+    missing = "expected lstm_27 to have 3 dimensions, but got array with shape (150, 1)"
+    assert message_template(extra) == message_template(missing)
+    assert rank_direction(extra) != rank_direction(missing)
+
+
+@pytest.mark.parametrize("message, rank", [
+    ("Input 0 is incompatible with layer model: expected shape=(None, 2), found shape=(4500, 3)", 2),
+    ('Input 0 of layer "lstm" is incompatible with the layer: expected shape=(None, None, 1), found shape=(None, 5, 3)',
+     3),
+    ("Input 0 is incompatible with layer sequential: expected shape=(64, None, 4), found shape=[32, 100, 4]", 3),
+    ("expected ndim=3, found ndim=2", None),
+])
+def test_expected_rank(message, rank):
+    assert expected_rank(message) == rank
+
+
+@pytest.mark.parametrize("paste, generation", [
+    ("WARNING:tensorflow:Your input ran out of data; interrupting training.", "2"),
+    ('  File "/usr/lib/python3.8/site-packages/tensorflow/python/keras/engine/training.py", line 1, in fit', "2"),
+    ('  File "/x/site-packages/keras/src/engine/training.py", line 1, in fit', "2"),
+    ('  File "/x/site-packages/tf_keras/src/engine/training.py", line 1, in fit', "2"),
+    ('  File "/x/site-packages/keras/src/trainers/trainer.py", line 1, in fit', "3"),
+    ('  File "/x/site-packages/keras/src/layers/layer.py", line 1, in __call__', "3"),
+    ("ValueError: Input 0 of layer lstm is incompatible with the layer", None),
+    ('  File "/x/keras/src/engine/a.py", line 1\n  File "/x/keras/src/trainers/b.py", line 2', None),  # both: unknown
+    ("UserWarning: Your input ran out of data; WARNING:tensorflow: in the middle of a line", None),
+])
+def test_generation_shown(paste, generation):
+    assert generation_shown(paste) == generation
+
+
+@pytest.mark.parametrize("symptom, labelled", [
+    ("Keras 3: no error, only 'Your input ran out of data; interrupting training.'; "
+     "Keras 2: Expected input data to be non-empty.",
+     {"no error, only 'Your input ran out of data; interrupting training.'": "3",
+      "Expected input data to be non-empty": "2"}),
+    ("Shapes (None, 1, 3) and (None, 3) are incompatible (Keras 2) / Arguments `target` and `output` must have the "
+     "same rank (Keras 3)",
+     {"Shapes (None, 1, 3) and (None, 3) are incompatible": "2",
+      "Arguments `target` and `output` must have the same rank": "3"}),
+    ("Layer lstm will not use cuDNN kernels since it doesn't meet the criteria (Keras 2 on GPU); no message on Keras 3",
+     {"Layer lstm will not use cuDNN kernels since it doesn't meet the criteria": "2"}),
+    # one remark naming both generations, or none: no label
+    ("Arguments `target` and `output` must have the same shape (Keras 3; Keras 2 trains silently)", {}),
+    ("Invalid dtype: object", {}),
+])
+def test_symptom_generations(symptom, labelled):
+    assert symptom_generations(symptom) == labelled
+    assert set(labelled) <= set(symptom_wordings(symptom))
+
+
+def test_another_python_type_is_another_cause():
+    doc = message_template("AttributeError: 'float' object has no attribute 'shape'")
+    assert _disagreement(message_template("AttributeError: 'list' object has no attribute 'shape'"), doc) < 1.0
+    assert _disagreement(message_template("AttributeError: 'float' object has no attribute 'shape'"), doc) == 1.0
+    assert _disagreement(message_template("'Mean' object has no attribute 'reset_states'"),
+                         message_template("'Sequential' object has no attribute 'reset_states'")) < 1.0
