@@ -258,8 +258,10 @@ def test_python_wording_alone_is_at_most_likely_but_a_keras_traceback_settles_it
 
 
 def test_attribute_names_tell_python_errors_apart(index):
-    answer = explain("AttributeError: 'Sequential' object has no attribute 'reset_states'", index)
-    assert not answer.known  # the library's AttributeError is about another attribute ('rank')
+    answer = explain("AttributeError: 'Sequential' object has no attribute 'predict_classes'", index)
+    assert not answer.known  # the library's AttributeErrors are about other attributes ('reset_states', 'rank')
+    assert explain("AttributeError: 'Sequential' object has no attribute 'reset_states'", index) \
+        .matches[0].id == "model-reset-states-removed"
 
 
 def test_warnings_are_recognised_by_the_cases_warning_patterns(index):

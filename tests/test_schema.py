@@ -37,7 +37,7 @@ def test_vocabulary_is_the_schemas(name, values):
 
 
 def test_the_steps_that_take_arguments_are_those_the_schema_gives_arguments():
-    assert schema.STEP_ARGS == ("fit", "evaluate", "predict", "call", "save", "convert")
+    assert schema.STEP_ARGS == ("fit", "evaluate", "predict", "call", "save", "convert", "reset_states", "tf_op")
     properties = json.loads(SCHEMA_FILE.read_text("utf-8"))["$defs"]
     assert all(f"{step}Args" in properties for step in schema.STEP_ARGS)
 
