@@ -163,3 +163,19 @@ def test_a_candidate_whose_signature_is_now_explained_leaves_the_folder(folder):
                 candidates_dir=folder / "candidates")
     names = sorted(p.name for p in (folder / "candidates" / "tf221").iterdir())
     assert len(names) == 2 and "README.md" in names and "fuzz-valueerror-00000000.yaml" not in names
+
+
+def test_a_triaged_signature_is_no_candidate_but_its_examples_stay_unexplained(folder):
+    reattribute(folder / "fuzz", cases_dir=folder / "cases", merged=None, allow=None, triage=None,
+                candidates_dir=folder / "candidates")
+    before = json.loads((folder / "fuzz" / "tf221" / "map.json").read_text("utf-8"))
+    sig = next(s["signature"] for s in before["signatures"] if s.get("candidate"))
+    (folder / "fuzz" / "triage.yaml").write_text(
+        f"- candidate: x.yaml\n  signature: {json.dumps(sig)}\n  disposition: allow\n  reason: judged\n", "utf-8")
+    reattribute(folder / "fuzz", cases_dir=folder / "cases", merged=None, allow=None, triage=None,
+                candidates_dir=folder / "candidates")
+    after = json.loads((folder / "fuzz" / "tf221" / "map.json").read_text("utf-8"))
+    assert not list((folder / "candidates" / "tf221").glob("fuzz-*.yaml"))
+    assert after["summary"]["candidates"] == 0
+    assert after["summary"]["explained_by_case"] == before["summary"]["explained_by_case"]
+    assert after["summary"]["unexplained_examples"] == before["summary"]["unexplained_examples"]

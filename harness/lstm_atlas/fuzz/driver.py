@@ -145,7 +145,7 @@ class FuzzRun:
             if record is None:
                 continue
             record["minimal_example"] = example
-            if not outcome["explained_by"]:
+            if not outcome["explained_by"] and not self.oracle.is_triaged(sig):
                 case = build_candidate(sig, example, outcome, self.worker.environment, record["count"])
                 path = write_candidate(self.candidates_dir / env_key(self.worker.environment), case)
                 record["candidate"] = str(path)

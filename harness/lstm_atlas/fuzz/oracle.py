@@ -113,6 +113,16 @@ def load_triage(path: str | Path | None = PUBLISHED_TRIAGE) -> dict[str, set[str
     return out
 
 
+def triaged_keys(path: str | Path | None = PUBLISHED_TRIAGE) -> frozenset[str]:
+    """:func:`triage_key` of every triaged signature, whatever its disposition: a person has judged it, so it
+    is no longer a candidate (its examples still count as unexplained where no case of their kind explains them)."""
+    if path is None or not Path(path).exists():
+        return frozenset()
+    rows = yaml.safe_load(Path(path).read_text("utf-8")) or []
+    return frozenset(triage_key(row["signature"]) for row in rows
+                     if isinstance(row, dict) and isinstance(row.get("signature"), str))
+
+
 def merged_signatures(path: str | Path | None) -> dict[str, set[str]]:
     """signature -> case ids, from every message the committed case runs observed."""
     out: dict[str, set[str]] = {}
@@ -147,6 +157,7 @@ class Oracle:
     allow: list[dict] = field(default_factory=list)
     kinds: dict[str, CaseKind] = field(default_factory=dict)
     triaged: dict[str, set[str]] = field(default_factory=dict)
+    judged: frozenset[str] = frozenset()  # every triaged signature's key (triaged_keys)
 
     @classmethod
     def from_library(cls, cases: list, env: dict, merged: str | Path | None = None,
@@ -161,7 +172,12 @@ class Oracle:
             kinds[case.id] = CaseKind(case.family, case_stage(variant), case_traits(variant))
             if "raises" in expect or expect.get("crash"):
                 expectations.append((case.id, expect))
-        return cls(expectations, merged_signatures(merged), load_allow(allow), kinds, load_triage(triage))
+        return cls(expectations, merged_signatures(merged), load_allow(allow), kinds, load_triage(triage),
+                   triaged_keys(triage))
+
+    def is_triaged(self, sig: str) -> bool:
+        """Whether a person has triaged this signature (a row of the triage record names it)."""
+        return triage_key(sig) in self.judged
 
     def family_of(self, case_id: str) -> str | None:
         kind = self.kinds.get(case_id)

@@ -31,8 +31,8 @@ def reattribute_map(data: dict, entries: list[dict], corpus: str, oracle: Oracle
                     candidates_dir: Path | None = None) -> dict:
     """The map ``data`` attributed again by ``oracle`` over the corpus ``entries`` (``[{id, example}]``).
 
-    With ``candidates_dir``, each signature that some example leaves unexplained gets a candidate case
-    there (``<dir>/<env>/fuzz-*.yaml``, from its first example), written only when new or changed."""
+    With ``candidates_dir``, each signature that some example leaves unexplained, and that the triage
+    record does not name, gets a candidate case there (``<dir>/<env>/fuzz-*.yaml``, from its first example), written only when new or changed."""
     outcomes = data.get("outcomes") or {}
     missing = [e["id"] for e in entries if e["id"] not in outcomes]
     if missing:
@@ -55,7 +55,8 @@ def reattribute_map(data: dict, entries: list[dict], corpus: str, oracle: Oracle
     if candidates_dir is not None:
         kept = set()
         for sig, record in fmap.signatures.items():
-            if record["explained_count"] < record["count"] and record["status"] in ("raised", "crash", "timeout"):
+            if record["explained_count"] < record["count"] and record["status"] in ("raised", "crash", "timeout") \
+                    and not oracle.is_triaged(sig):
                 record["candidate"] = _write_candidate(candidates_dir, record, first[sig], data["environment"])
                 kept.add(Path(record["candidate"]).name)
         _prune_candidates(Path(candidates_dir), data["environment"], kept)
