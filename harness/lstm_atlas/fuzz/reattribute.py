@@ -32,7 +32,8 @@ def reattribute_map(data: dict, entries: list[dict], corpus: str, oracle: Oracle
     """The map ``data`` attributed again by ``oracle`` over the corpus ``entries`` (``[{id, example}]``).
 
     With ``candidates_dir``, each signature that some example leaves unexplained, and that the triage
-    record does not name, gets a candidate case there (``<dir>/<env>/fuzz-*.yaml``, from its first example), written only when new or changed."""
+    record does not name, gets a candidate case there (``<dir>/<env>/fuzz-*.yaml``, from its first
+    example), written only when new or changed."""
     outcomes = data.get("outcomes") or {}
     missing = [e["id"] for e in entries if e["id"] not in outcomes]
     if missing:
