@@ -104,3 +104,11 @@ def test_another_python_type_is_another_cause():
     assert _disagreement(message_template("AttributeError: 'float' object has no attribute 'shape'"), doc) == 1.0
     assert _disagreement(message_template("'Mean' object has no attribute 'reset_states'"),
                          message_template("'Sequential' object has no attribute 'reset_states'")) < 1.0
+
+
+def test_trailing_kernel_flags_do_not_split_one_message_into_two_answers():
+    from lstm_atlas.explain.score import same_wording
+
+    assert same_wording("Matrix size-incompatible: In[<num>]: <shape>, In[<num>]: <shape> <num>",
+                        "Matrix size-incompatible: In[<num>]: <shape>, In[<num>]: <shape>")
+    assert not same_wording("expects <num> input(s)", "expects input(s)")

@@ -110,6 +110,14 @@ class Answer:
         return bool(self.matches) and self.matches[0].band in ("match", "likely")
 
 
+_TRAILING_NUMBERS_RE = re.compile(r"(?:\s<num>)+$")
+
+
+def same_wording(a: str, b: str) -> bool:
+    """Two templates that are one message: equal, or equal but for trailing bare numbers (the flags some
+    kernels print after a message, "... In[1]: [1,4] 0 0" from oneDNN's MatMul)."""
+    return a == b or _TRAILING_NUMBERS_RE.sub("", a) == _TRAILING_NUMBERS_RE.sub("", b)
+
 def band_of(score: float) -> str:
     return "match" if score >= MATCH_AT else "likely" if score >= LIKELY_AT else "guess"
 
@@ -354,7 +362,8 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     groups: list[list[tuple]] = []
     for entry in scored:
         _, score, cid, i, _ = entry
-        home = next((g for g in groups if index.messages[g[0][3]]["template"] == index.messages[i]["template"]
+        home = next((g for g in groups
+                     if same_wording(index.messages[g[0][3]]["template"], index.messages[i]["template"])
                      and abs(g[0][1] - score) < 0.01), None)
         if home is not None:
             home.append(entry)
