@@ -95,32 +95,33 @@ def triage_key(sig: str) -> str:
     return " ".join(_NON_LETTERS_RE.sub(" ", _LOOSE_PARTS_RE.sub(" ", sig)).split())
 
 
-def load_triage(path: str | Path | None = PUBLISHED_TRIAGE) -> dict[str, set[str]]:
-    """:func:`triage_key` of a signature -> case ids, from the triage rows whose disposition names a case."""
+def read_triage(path: str | Path | None = PUBLISHED_TRIAGE) -> tuple[dict[str, set[str]], frozenset[str]]:
+    """The triage record, read once: :func:`triage_key` of a signature -> case ids, from the rows whose
+    disposition names a case; and the key of every triaged signature, whatever its disposition (a person has
+    judged it, so it is no longer a candidate; its examples still count as unexplained where no case of their
+    kind explains them)."""
     if path is None or not Path(path).exists():
-        return {}
+        return {}, frozenset()
     rows = yaml.safe_load(Path(path).read_text("utf-8")) or []
     if not isinstance(rows, list):
         raise InputError(f"{path}: expected a list of triage rows")
-    out: dict[str, set[str]] = {}
+    cases: dict[str, set[str]] = {}
+    judged: set[str] = set()
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or not isinstance(row.get("signature"), str):
             raise InputError(f"{path}: [{i}]: signature: expected a string")
+        key = triage_key(row["signature"])
+        judged.add(key)
         if row.get("disposition") in CASE_DISPOSITIONS:
             if not isinstance(row.get("case"), str) or not row["case"]:
                 raise InputError(f"{path}: [{i}]: case: a {row['disposition']} row names its case")
-            out.setdefault(triage_key(row["signature"]), set()).add(row["case"])
-    return out
+            cases.setdefault(key, set()).add(row["case"])
+    return cases, frozenset(judged)
 
 
-def triaged_keys(path: str | Path | None = PUBLISHED_TRIAGE) -> frozenset[str]:
-    """:func:`triage_key` of every triaged signature, whatever its disposition: a person has judged it, so it
-    is no longer a candidate (its examples still count as unexplained where no case of their kind explains them)."""
-    if path is None or not Path(path).exists():
-        return frozenset()
-    rows = yaml.safe_load(Path(path).read_text("utf-8")) or []
-    return frozenset(triage_key(row["signature"]) for row in rows
-                     if isinstance(row, dict) and isinstance(row.get("signature"), str))
+def load_triage(path: str | Path | None = PUBLISHED_TRIAGE) -> dict[str, set[str]]:
+    """:func:`triage_key` of a signature -> case ids, from the triage rows whose disposition names a case."""
+    return read_triage(path)[0]
 
 
 def merged_signatures(path: str | Path | None) -> dict[str, set[str]]:
@@ -157,7 +158,7 @@ class Oracle:
     allow: list[dict] = field(default_factory=list)
     kinds: dict[str, CaseKind] = field(default_factory=dict)
     triaged: dict[str, set[str]] = field(default_factory=dict)
-    judged: frozenset[str] = frozenset()  # every triaged signature's key (triaged_keys)
+    judged: frozenset[str] = frozenset()  # every triaged signature's key (read_triage)
 
     @classmethod
     def from_library(cls, cases: list, env: dict, merged: str | Path | None = None,
@@ -172,8 +173,8 @@ class Oracle:
             kinds[case.id] = CaseKind(case.family, case_stage(variant), case_traits(variant))
             if "raises" in expect or expect.get("crash"):
                 expectations.append((case.id, expect))
-        return cls(expectations, merged_signatures(merged), load_allow(allow), kinds, load_triage(triage),
-                   triaged_keys(triage))
+        triaged, judged = read_triage(triage)
+        return cls(expectations, merged_signatures(merged), load_allow(allow), kinds, triaged, judged)
 
     def is_triaged(self, sig: str) -> bool:
         """Whether a person has triaged this signature (a row of the triage record names it)."""
