@@ -71,6 +71,8 @@ def test_top_level_layer_spec_with_a_module_is_a_schema_error():
     ("loss: mse", "loss: my_loss", "model.compile.loss", "unknown loss 'my_loss'"),
     ("loss: mse", "loss: mse, metrics: [accuracy, f1_custom]", "model.compile.metrics[1]",
      "unknown metric 'f1_custom'"),
+    ("loss: mse", "loss: mse, metrics: [[mae, f1_custom]]", "model.compile.metrics[0][1]",
+     "unknown metric 'f1_custom'"),
     ("input: {shape: [5, 3]}", "input: {shape: [5, 3], dtype: 'float128'}", "model.input.dtype",
      "dtype 'float128' is not in the allow-list"),
 ])
@@ -78,6 +80,11 @@ def test_compile_names_are_allow_listed(old, new, field, message):
     with pytest.raises(CaseError, match=message) as info:
         build_case(load_text(good_case().replace(old, new, 1)))
     assert info.value.field == field
+
+
+def test_metrics_nested_per_output_pass():
+    case = build_case(load_text(good_case().replace("loss: mse", "loss: mse, metrics: [[mae]]", 1)))
+    assert case.variants["repro"]["model"]["compile"]["metrics"] == [["mae"]]
 
 
 def test_allowed_names_pass():

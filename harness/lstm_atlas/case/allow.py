@@ -167,9 +167,12 @@ def check_compile(spec: dict, where: tuple, error: Error) -> None:
     loss = spec.get("loss")
     if loss is not None and loss not in LOSSES:
         raise error(f"unknown loss '{loss}' (allowed: {', '.join(LOSSES)}){_close(loss, LOSSES)}", where + ("loss",))
-    for i, metric in enumerate(spec.get("metrics", [])):
-        if metric not in METRICS:
-            raise error(f"unknown metric '{metric}' (allowed: {', '.join(METRICS)})", where + ("metrics", i))
+    for i, entry in enumerate(spec.get("metrics", [])):
+        nested = isinstance(entry, list)  # one output's metrics, nested as Keras 2 takes them
+        for j, metric in enumerate(entry if nested else [entry]):
+            if metric not in METRICS:
+                at = where + ("metrics", i) + ((j,) if nested else ())
+                raise error(f"unknown metric '{metric}' (allowed: {', '.join(METRICS)})", at)
 
 
 def check_model(model: dict, where: tuple, error: Error) -> None:

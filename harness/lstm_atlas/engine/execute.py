@@ -203,12 +203,14 @@ class _Runner:
         _describe_output(result, self.outcome)
 
     def save(self):
-        fmt = (self.v.get("save") or {}).get("format", "keras")
+        args = self.v.get("save") or {}
+        fmt = args.get("format", "keras")
         path = os.path.join(self.workdir, "model" + compat.save_path_suffix(fmt))
+        extra = {"save_format": args["save_format"]} if "save_format" in args else {}
         if fmt in compat.WEIGHTS_FORMATS:
-            self.model.save_weights(path)
+            self.model.save_weights(path, **extra)
         else:
-            self.model.save(path)
+            self.model.save(path, **extra)
         self.saved_path = (fmt, path)
 
     def load(self):

@@ -149,10 +149,12 @@ def _step_lines(variant: dict, target: str) -> list[str]:
             out.append(f"symbolic = {target}(keras.Input(shape={shape}))")
             out.append(f"output = tf.{args.get('op')}(symbolic{extra})")
         elif step == "save":
-            fmt = (variant.get("save") or {}).get("format", "keras")
+            args = variant.get("save") or {}
+            fmt = args.get("format", "keras")
             path = "model" + SAVE_SUFFIX.get(fmt, ".keras")
             method = "save_weights" if fmt in WEIGHTS_FORMATS else "save"
-            out.append(f"{target}.{method}({path!r})")
+            extra = f", save_format={args['save_format']!r}" if "save_format" in args else ""
+            out.append(f"{target}.{method}({path!r}{extra})")
         elif step == "load":
             fmt = (variant.get("save") or {}).get("format", "keras")
             path = "model" + SAVE_SUFFIX.get(fmt, ".keras")
