@@ -104,6 +104,27 @@ expect: {ok: true}
     assert obs.outcome["output_shape"] == [2, 2]
 
 
+def test_save_format_is_passed_to_model_save(runner):
+    """Keras 2 writes the SavedModel that save_format='tf' asks for; Keras 3 refuses the argument itself."""
+    from lstm_atlas.engine import compat
+
+    obs = observe(runner, """\
+model:
+  input: {shape: [3, 4]}
+  layers: [{LSTM: {units: 2}}]
+data: {x: {shape: [2, 3, 4]}}
+run: [save, load, predict]
+save: {format: savedmodel, save_format: tf}
+expect: {ok: true}
+""", family="serialization")
+    if compat.is_keras3():
+        assert (obs.status, obs.stage, obs.exception.type) == ("raised", "save", "ValueError")
+        assert "save_format" in obs.exception.message
+    else:
+        assert obs.status == "ok", obs.exception
+        assert obs.outcome["output_shape"] == [2, 2]
+
+
 def test_call_on_a_layer_object_passes_the_unapplied_layer(runner):
     obs = observe(runner, """\
 model: {layer: {LSTM: {units: 3}}}

@@ -101,3 +101,11 @@ def test_new_call_options_reset_states_and_tf_op_render_as_user_code():
     assert reset.rstrip().endswith("model.reset_states()")
     tf_op = render_variant(_case("keras-tensor-into-tf-function").variants["repro"])
     assert "import tensorflow as tf" in tf_op and "output = tf.reduce_mean(symbolic, axis=1)" in tf_op
+
+
+def test_save_format_and_nested_metrics_render_as_user_code():
+    save = render_variant(_case("save-format-argument-removed").variants["repro"])
+    assert "model.save('model', save_format='tf')" in save
+    fixed = render_variant(_case("save-format-argument-removed").variants["fix"])
+    assert "model.save('model.keras')" in fixed and "save_format" not in fixed
+    assert "metrics=[['mae']]" in render_variant(_case("metrics-nested-per-output-list").variants["repro"])
