@@ -144,21 +144,52 @@ def _similarity(index: Index, qvec: dict, qtemplate: str, i: int) -> float:
     return 0.55 * cos + 0.45 * fuzzy
 
 
+#: Each mark :func:`_disagreement` compares, read off a template: ranks, keyword arguments, the differing axis,
+#: the role, what a placeholder names, the Python type a builtin error names.
+_MARKS = (
+    lambda t: [a + b for a, b in _RANK_TOKEN_RE.findall(t)],
+    lambda t: {a or b for a, b in _ARG_RE.findall(t)},
+    lambda t: _DIFF_RE.findall(t),
+    lambda t: _ROLE_RE.findall(t),
+    lambda t: set(_NAMED_KIND_RE.findall(t)),
+    lambda t: set(_OBJECT_TYPE_RE.findall(t)),
+)
+
+
 def _cause_marks(template: str) -> tuple:
     """What :func:`_disagreement` compares: ranks, keyword arguments, the differing axis, the role."""
-    return ([a + b for a, b in _RANK_TOKEN_RE.findall(template)], {a or b for a, b in _ARG_RE.findall(template)},
-            _DIFF_RE.findall(template), _ROLE_RE.findall(template), set(_NAMED_KIND_RE.findall(template)),
-            set(_OBJECT_TYPE_RE.findall(template)))
+    return tuple(mark(template) for mark in _MARKS)
 
 
-def _disagreement(qtemplate: str | tuple, doc: str) -> float:
+def _doc_marks(qmarks: tuple, doc: str, cache: dict | None) -> tuple:
+    """The document's marks, only those the query has (an empty one compares to nothing): most queries
+    have one or two, so a cold query scans each document once or twice, not six times. ``cache`` (per
+    index) keeps them between queries."""
+    out = []
+    for k, mark in enumerate(_MARKS):
+        if not qmarks[k]:
+            out.append(None)
+        elif cache is None:
+            out.append(mark(doc))
+        else:
+            key = (k, doc)
+            if key not in cache:
+                cache[key] = mark(doc)
+            out.append(cache[key])
+    return tuple(out)
+
+
+def _disagreement(qtemplate: str | tuple, doc: str, cache: dict | None = None) -> float:
     """A factor below 1 where the texts name different causes in the same words (applied last).
 
     ``qtemplate`` may be its :func:`_cause_marks` already, so a query is scanned once, not once per document.
     """
     factor = 1.0
-    qranks, qargs, qdiff, qrole, qnamed, qtype = _cause_marks(qtemplate) if isinstance(qtemplate, str) else qtemplate
-    dranks, dargs, ddiff, drole, dnamed, dtype = _cause_marks(doc)
+    qmarks = _cause_marks(qtemplate) if isinstance(qtemplate, str) else qtemplate
+    if not any(qmarks):
+        return factor
+    qranks, qargs, qdiff, qrole, qnamed, qtype = qmarks
+    dranks, dargs, ddiff, drole, dnamed, dtype = _doc_marks(qmarks, doc, cache)
     if qranks and dranks and qranks[0] != dranks[0]:  # the rank the layer expects differs (an LSTM's is 3,
         factor *= 0.55                                # exactly, not min_ndim): another layer
     elif qranks and dranks and qranks != dranks:  # "found ndim=4" is another cause than "found ndim=2"
@@ -226,6 +257,14 @@ OTHER_GENERATION_SHOWN = 0.8
 GENERATION_BAND = 0.03
 
 
+def _doc_fact(index: Index, read, i: int):
+    """``read(message)`` of the index's i-th message, worked out on first use and kept with the index."""
+    key = (read, i)
+    if key not in index.mark_cache:
+        index.mark_cache[key] = read(index.messages[i]["message"])
+    return index.mark_cache[key]
+
+
 def _query_generation(index: Index, sims: dict, tf, keras) -> str | None:
     """The Keras generation the message comes from: ``--keras``/``--tf``, else the one all its best documents share."""
     asked = generation_of(keras, tf)
@@ -248,7 +287,7 @@ def _family_scores(index: Index, qvec: dict, qtemplate: str, qmarks) -> tuple[di
     for i, doc in enumerate(index.family_messages):
         cos = index.cosine(qvec, i, index.family_vectors)
         sim = (0.55 * cos + 0.45 * fuzz.token_set_ratio(qtemplate, index.family_templates[i]) / 100.0) \
-            * _disagreement(qmarks, doc["template"])
+            * _disagreement(qmarks, doc["template"], index.mark_cache)
         out[doc["family"]] = max(out.get(doc["family"], 0.0), sim)
         if sim > best_sim:
             best, best_sim = doc, sim
@@ -280,7 +319,7 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     sims: dict[int, float] = {}
     for i, doc in enumerate(index.messages):
         sim = _similarity(index, qvec, qtemplate, i) * _context_factor(index, doc, qexc, tf, keras, device)
-        sims[i] = sim * _disagreement(qmarks, doc["template"])
+        sims[i] = sim * _disagreement(qmarks, doc["template"], index.mark_cache)
     qkind = layer_kind(qmessage)
     if qkind and qkind != "model":
         # the message is about a layer of another kind and nothing in the paste names a recurrent one
@@ -295,22 +334,22 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     qdtypes = qdtypes if len(qdtypes) <= 3 else frozenset()
     qdirection, qrank = rank_direction(qmessage), expected_rank(qmessage)
     if qdirection or qrank:
-        for i, doc in enumerate(index.messages):
-            ddirection = rank_direction(doc["message"]) if qdirection else None
+        for i in range(len(index.messages)):
+            ddirection = _doc_fact(index, rank_direction, i) if qdirection else None
             if ddirection and ddirection != qdirection:
                 sims[i] *= OTHER_RANK_DIRECTION
-            drank = expected_rank(doc["message"]) if qrank else None
+            drank = _doc_fact(index, expected_rank, i) if qrank else None
             if drank and drank != qrank:
                 sims[i] *= OTHER_EXPECTED_RANK
     if qargs or qdtypes or qtarget:
-        for i, doc in enumerate(index.messages):
-            dargs = named_arguments(doc["message"]) if qargs else None
+        for i in range(len(index.messages)):
+            dargs = _doc_fact(index, named_arguments, i) if qargs else None
             if dargs and not dargs & qargs:
                 sims[i] *= OTHER_ARGUMENT
-            ddtypes = dtypes_named(doc["message"]) if qdtypes else None
+            ddtypes = _doc_fact(index, dtypes_named, i) if qdtypes else None
             if ddtypes and len(ddtypes) <= 3 and ddtypes != qdtypes:
                 sims[i] *= OTHER_DTYPE
-            dtarget = target_output_difference(doc["message"]) if qtarget else None
+            dtarget = _doc_fact(index, target_output_difference, i) if qtarget else None
             if dtarget and dtarget != qtarget:
                 sims[i] *= OTHER_TARGET_SHAPE
     shown = None if (tf or keras) else generation_shown(text)
@@ -328,7 +367,8 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     scored = []
     for cid, i in best.items():
         sim = score = sims[i]
-        matched = [p for p in index.patterns(cid) if sim >= PATTERN_CANDIDATE_AT and p.search(qmessage)]
+        # compiled on first use, and only for a case whose closest wording is near enough to be tried
+        matched = [p for p in index.patterns(cid) if p.search(qmessage)] if sim >= PATTERN_CANDIDATE_AT else []
         if matched:
             score = max(score, 0.75 + 0.25 * sim)
             if shown and index.generations[i] and shown not in index.generations[i]:
@@ -362,9 +402,8 @@ def explain(text: str, index: Index, tf: str | None = None, keras: str | None = 
     groups: list[list[tuple]] = []
     for entry in scored:
         _, score, cid, i, _ = entry
-        home = next((g for g in groups
-                     if same_wording(index.messages[g[0][3]]["template"], index.messages[i]["template"])
-                     and abs(g[0][1] - score) < 0.01), None)
+        home = next((g for g in groups if abs(g[0][1] - score) < 0.01
+                     and same_wording(index.messages[g[0][3]]["template"], index.messages[i]["template"])), None)
         if home is not None:
             home.append(entry)
         elif len(groups) < limit:
