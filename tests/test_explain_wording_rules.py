@@ -112,3 +112,29 @@ def test_trailing_kernel_flags_do_not_split_one_message_into_two_answers():
     assert same_wording("Matrix size-incompatible: In[<num>]: <shape>, In[<num>]: <shape> <num>",
                         "Matrix size-incompatible: In[<num>]: <shape>, In[<num>]: <shape>")
     assert not same_wording("expects <num> input(s)", "expects input(s)")
+
+
+_CAUSE_PAIRS = [
+    ("Input 0 of layer lstm is incompatible with the layer: expected ndim=3, found ndim=2",
+     "Input 0 of layer lstm is incompatible with the layer: expected ndim=3, found ndim=4"),
+    ("Input 0 of layer conv2d is incompatible with the layer: expected min_ndim=4, found ndim=3",
+     "Input 0 of layer lstm is incompatible with the layer: expected ndim=3, found ndim=2"),
+    ("Unrecognized keyword arguments passed to LSTM: {'input_dim': 3}",
+     "Unrecognized keyword arguments passed to LSTM: {'batch_input_shape': (None, 5, 3)}"),
+    ("AttributeError: 'list' object has no attribute 'shape'", "'float' object has no attribute 'shape'"),
+    ("Error when checking target: expected dense to have 3 dimensions", "Error when checking input: expected x"),
+    ("Could not locate class 'LSTM'", "Could not locate function 'mse'"),
+    ("list index out of range", "Invalid dtype: object"),
+]
+
+
+@pytest.mark.parametrize("query, doc", _CAUSE_PAIRS)
+def test_disagreement_reads_only_the_marks_the_query_has_and_caches_them(query, doc):
+    """The per-index cache and the skipped marks change no factor; the cache holds only the query's marks."""
+    from lstm_atlas.explain.score import _cause_marks
+
+    q, d = message_template(query), message_template(doc)
+    cache: dict = {}
+    assert _disagreement(q, d, cache) == _disagreement(q, d) == _disagreement(q, d, cache)
+    wanted = {k for k, mark in enumerate(_cause_marks(q)) if mark}
+    assert {k for k, _ in cache} == wanted
