@@ -295,3 +295,13 @@ def test_signatures_mean_one_cause_on_the_labelled_set(part):
           f"signatures; same-cause precision {figures['precision']:.3f}, recall {figures['recall']:.3f}")
     precision_floor, recall_floor = SAME_CAUSE_FLOORS[part]
     assert figures["precision"] >= precision_floor and figures["recall"] >= recall_floor, figures
+
+
+def test_savedmodel_function_names_lose_the_layer_number():
+    """tensorflow#47554 pastes lstm_cell_2_...; the matrix records lstm_cell_...: one message."""
+    numbered = message_template("Found untraced functions such as lstm_cell_2_layer_call_fn, "
+                                "lstm_cell_2_layer_call_and_return_conditional_losses while saving")
+    assert numbered == message_template("Found untraced functions such as lstm_cell_layer_call_fn, "
+                                        "lstm_cell_layer_call_and_return_conditional_losses while saving")
+    # a number that is not a layer's in a function name stays a number
+    assert "<num>" in message_template("expected 3 variables, but received 0 variables during loading")

@@ -140,6 +140,9 @@ _SUBS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\b(of|with|calling|for) layer (?!<)[\w/.\-]+"), r"\1 layer <name>"),
     (re.compile(r"\bexpected (?!<|ndim|shape|min_ndim|axis|input|a\b|one\b|the\b)\w+ to have\b"),
      "expected <name> to have"),
+    # the SavedModel functions named after a layer ("lstm_cell_2_layer_call_fn"): its number is the order
+    # it was made in, not part of the message
+    (re.compile(r"\b([a-z][a-z0-9]*(?:_[a-z][a-z0-9]*)*)_\d+(?=_layer_call_)"), r"\1"),
     # numbers (floats before ints)
     (re.compile(r"(?<![\w<])-?\d+\.\d+(?:e[-+]?\d+)?(?![\w>])", re.I), "<num>"),
     (re.compile(r"(?<![\w<])-?\d+(?![\w>])"), "<num>"),
