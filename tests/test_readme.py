@@ -156,6 +156,23 @@ def test_readme_keras_latest_change_count_is_the_upgrade_diff():
     assert int(m.group(4)) == matrix_counts(doc)["environments"]["tf221"]["items"]
 
 
+def test_readme_upgrade_example_is_the_command_output():
+    """The `lstm-atlas upgrade 2.15 2.16` example: its summary, every section heading and the cosmetic list
+    are the command's own lines on the committed matrix (the example elides the rest with '...')."""
+    from lstm_atlas.matrix.upgrade import upgrade
+    from lstm_atlas.matrix.upgrade_render import render_text
+
+    block = _stated(r"```\n\$ lstm-atlas upgrade 2\.15 2\.16\n(.*?)```").group(1)
+    output = render_text(upgrade(_committed_matrix()[1], "2.15", "2.16")).splitlines()
+    headings = [line for line in output if re.match(r"[A-Z][A-Z ]+ \(\d+\):", line)]
+    shown = block.splitlines()
+    assert shown[0] == output[0]
+    assert [line for line in shown if re.match(r"[A-Z][A-Z ]+ \(\d+\):", line)] == headings
+    cosmetic = output.index(next(h for h in headings if h.startswith("COSMETIC")))
+    assert output[cosmetic + 1] in shown
+    assert re.search(rf"The {headings[0].split('(')[1].split(')')[0]} breaks are", README)
+
+
 def test_readme_count_of_cases_bounded_at_keras_3_12_is_the_library():
     from packaging.specifiers import SpecifierSet
 
