@@ -284,7 +284,7 @@ class Index:
         self.generations = [doc_generations(m, self.envs) for m in self.messages]
         self.layer_kinds = [layer_kind(m["message"]) for m in self.messages]
         self._patterns: dict[str, list] = {}
-        #: what score.py reads off each message (cause marks, ranks, arguments, dtypes), on first use, kept between queries
+        #: what score.py reads off each message (cause marks, ranks, arguments, dtypes): on first use, then kept
         self.mark_cache: dict = {}
         self._profiles = None
         self._step_counts: Counter | None = None

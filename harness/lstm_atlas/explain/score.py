@@ -161,22 +161,21 @@ def _cause_marks(template: str) -> tuple:
     return tuple(mark(template) for mark in _MARKS)
 
 
+def _remembered(cache: dict | None, key, compute):
+    """``compute()``, kept in ``cache`` (an index's ``mark_cache``) under ``key``; no cache: computed each time."""
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 def _doc_marks(qmarks: tuple, doc: str, cache: dict | None) -> tuple:
     """The document's marks, only those the query has (an empty one compares to nothing): most queries
     have one or two, so a cold query scans each document once or twice, not six times. ``cache`` (per
     index) keeps them between queries."""
-    out = []
-    for k, mark in enumerate(_MARKS):
-        if not qmarks[k]:
-            out.append(None)
-        elif cache is None:
-            out.append(mark(doc))
-        else:
-            key = (k, doc)
-            if key not in cache:
-                cache[key] = mark(doc)
-            out.append(cache[key])
-    return tuple(out)
+    return tuple(_remembered(cache, (k, doc), lambda mark=mark: mark(doc)) if qmarks[k] else None
+                 for k, mark in enumerate(_MARKS))
 
 
 def _disagreement(qtemplate: str | tuple, doc: str, cache: dict | None = None) -> float:
@@ -259,10 +258,7 @@ GENERATION_BAND = 0.03
 
 def _doc_fact(index: Index, read, i: int):
     """``read(message)`` of the index's i-th message, worked out on first use and kept with the index."""
-    key = (read, i)
-    if key not in index.mark_cache:
-        index.mark_cache[key] = read(index.messages[i]["message"])
-    return index.mark_cache[key]
+    return _remembered(index.mark_cache, (read, i), lambda: read(index.messages[i]["message"]))
 
 
 def _query_generation(index: Index, sims: dict, tf, keras) -> str | None:
